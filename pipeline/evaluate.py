@@ -1,0 +1,66 @@
+"""Score a run against a demo world's truth table: per reason, per status, planted area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.codes import REASONS, STATUSES, split_reasons
+from pipeline.errors import TushuError
+
+
+def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
+    """Compare ``result`` (plots.parquet) with ``truth`` (truth.csv), joined on ``row``.
+
+    Returns per-reason TP/FP/FN/precision/recall, the status shares of plots with no true
+    reason, and the planted-area error (verified area vs truth planted share × polygon area).
+    """
+    if len(result) != len(truth):
+        raise TushuError(
+            f"the result has {len(result)} plots but the truth table {len(truth)}; "
+            "evaluate the run made from the same world"
+        )
+    merged = result.merge(
+        truth[["row", "reasons", "planted_share"]],
+        on="row",
+        suffixes=("", "_truth"),
+        validate="one_to_one",
+    )
+    got = merged["reasons"].map(split_reasons).map(set)
+    want = merged["reasons_truth"].map(split_reasons).map(set)
+    per_reason = {}
+    for code in REASONS:
+        g = got.map(lambda s, c=code: c in s).to_numpy()
+        w = want.map(lambda s, c=code: c in s).to_numpy()
+        tp, fp, fn = int((g & w).sum()), int((g & ~w).sum()), int((~g & w).sum())
+        per_reason[code] = {
+            "true": int(w.sum()),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None,
+        }
+    genuine = want.map(len).to_numpy() == 0
+    shares = merged.loc[genuine, "status"].value_counts(normalize=True)
+    truth_area = merged["planted_share"].fillna(0).to_numpy() * merged["geom_area_mu"].to_numpy()
+    verified = merged["verified_area_mu"].to_numpy(dtype=float)
+    judged = np.isfinite(verified)
+    err = verified[judged] - truth_area[judged]
+    return {
+        "n_plots": len(merged),
+        "reasons": per_reason,
+        "genuine": {
+            "n": int(genuine.sum()),
+            "status_share": {s: float(shares.get(s, 0.0)) for s in STATUSES},
+        },
+        "planted_area": {
+            "n_judged": int(judged.sum()),
+            "truth_mu": float(truth_area[judged].sum()),
+            "verified_mu": float(verified[judged].sum()),
+            "abs_error_mu": float(np.abs(err).sum()),
+            "rel_abs_error": float(np.abs(err).sum() / max(truth_area[judged].sum(), 1e-9)),
+        },
+    }
