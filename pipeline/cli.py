@@ -191,7 +191,10 @@ def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
     table = Table(title="Evaluation against the truth table")
     for col in ("reason", "true", "TP", "FP", "FN", "precision", "recall"):
         table.add_column(col, justify="right" if col != "reason" else "left")
-    fmt = lambda v: "-" if v is None else f"{v:.2f}"
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.2f}"
+
     for code, r in report["reasons"].items():
         table.add_row(
             code,

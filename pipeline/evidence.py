@@ -164,9 +164,15 @@ def _survival(out, N, winter, cohort, peers, year: int, ev: Evidence) -> None:
 
 
 def _loss(out, anomaly, day, after, ev: Evidence) -> None:
-    """Largest step down of the peer anomaly after the prep window (median before − after)."""
-    best = np.full(anomaly.shape[0], np.nan)
-    when = np.full(anomaly.shape[0], np.datetime64("NaT"), dtype="datetime64[D]")
+    """Largest step down of the peer anomaly after the prep window (median before − after).
+
+    The loss date is the first observation, from the best split on, below the midpoint of the
+    step (the best split can precede the drop when the after-window is already mostly low).
+    """
+    n = anomaly.shape[0]
+    best = np.full(n, np.nan)
+    level = np.full(n, np.nan)
+    split = np.full(n, -1)
     A = np.where(after, anomaly, np.nan)
     ok = np.isfinite(A)
     for t in range(A.shape[1]):
@@ -176,9 +182,13 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
         cand = ok[:, t] & (n_pre >= ev.loss_min_obs) & (n_post >= ev.loss_min_obs)
         if not cand.any():
             continue
-        step = _nanmedian(np.where(pre, A, np.nan), 1) - _nanmedian(np.where(post, A, np.nan), 1)
+        pre_med = _nanmedian(np.where(pre, A, np.nan), 1)
+        step = pre_med - _nanmedian(np.where(post, A, np.nan), 1)
         better = cand & (np.nan_to_num(step, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf))
-        best[better] = step[better]
-        when[better] = day[t]
+        best[better], level[better], split[better] = step[better], pre_med[better], t
+    when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    for i in np.flatnonzero(split >= 0):
+        below = np.flatnonzero(ok[i, split[i]:] & (A[i, split[i]:] < level[i] - best[i] / 2))
+        when[i] = day[split[i] + (below[0] if len(below) else 0)]
     out["loss_drop"] = best
     out["loss_date"] = pd.to_datetime(when)

@@ -60,7 +60,10 @@ def coverage_weights(geoms: gpd.GeoSeries, geobox: GeoBox) -> CoverageWeights:
             plots.append(np.full(len(cid), pos, dtype=np.int64))
             cells.append(np.asarray(cid, dtype=np.int64))
             covs.append(np.asarray(cov, dtype=np.float64))
-    cat = lambda a, t: np.concatenate(a) if a else np.zeros(0, dtype=t)
+
+    def cat(a, t):
+        return np.concatenate(a) if a else np.zeros(0, dtype=t)
+
     return CoverageWeights(
         plot=cat(plots, np.int64),
         cell=cat(cells, np.int64),
