@@ -1,4 +1,4 @@
-"""Seeded synthetic inputs for unit tests: tiny plot layers, cubes and series with planted signals."""
+"""Seeded synthetic inputs for unit tests: plot layers, cubes and series with planted signals."""
 
 from __future__ import annotations
 
