@@ -140,3 +140,20 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
         write_atomic(path, lambda p: df.to_parquet(p, index=False))
     else:
         write_atomic(path, lambda p: df.to_csv(p, index=False, encoding="utf-8-sig"))
+
+
+class RunResults:
+    """A finished run's outputs, read back for analysis (plots, time series, summary, record)."""
+
+    def __init__(self, out_dir: Path) -> None:
+        out_dir = Path(out_dir)
+        self.out_dir = out_dir
+        self.plots = gpd.read_parquet(out_dir / "plots.parquet")
+        self.timeseries = pd.read_parquet(out_dir / "timeseries.parquet")
+        self.summary = pd.read_csv(out_dir / "summary.csv", encoding="utf-8-sig")
+        self.run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+
+
+def read_results(out_dir: Path) -> RunResults:
+    """Read a run's output folder (what notebooks use)."""
+    return RunResults(out_dir)
