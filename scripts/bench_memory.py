@@ -1,0 +1,61 @@
+"""Peak memory of one tile's series extraction as the number of dates grows.
+
+Each size runs in a fresh process; the cube is lazy (dask, seeded random DN values), so only
+``date_chunk`` dates are in memory at once. Usage: python scripts/bench_memory.py [sizes...]
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+CHILD = r"""
+import resource, sys, time
+import dask, dask.array as da, geopandas as gpd, numpy as np, pandas as pd, shapely, xarray as xr
+from datetime import date
+from odc.geo.geobox import GeoBox
+from pipeline.config import Evidence, Imagery
+from pipeline.series import extract_series
+from pipeline.zonal import coverage_weights
+
+n_dates, side = int(sys.argv[1]), 256
+x0, y0 = 560000.0, 2930000.0
+times = pd.date_range("2021-01-01", periods=n_dates, freq="5D")
+def band(seed, lo, hi):
+    rs = da.random.RandomState(seed)
+    return rs.randint(lo, hi, size=(n_dates, side, side), chunks=(12, side, side)).astype("uint16")
+coords = {"time": times, "y": y0 + side * 10 - 10 * (np.arange(side) + 0.5),
+          "x": x0 + 10 * (np.arange(side) + 0.5)}
+dims = ("time", "y", "x")
+raw = xr.Dataset({"blue": (dims, band(1, 200, 400)), "green": (dims, band(2, 500, 800)),
+                  "red": (dims, band(3, 300, 600)), "nir": (dims, band(4, 2500, 4000)),
+                  "swir16": (dims, band(5, 1500, 2000)), "swir22": (dims, band(6, 800, 1000)),
+                  "scl": (dims, band(7, 4, 5).astype("uint8"))}, coords=coords)
+rng = np.random.default_rng(0)
+geoms = [shapely.box(x0 + x, y0 + y, x0 + x + 90, y0 + y + 70)
+         for x, y in rng.uniform(50, side * 10 - 150, (300, 2))]
+geobox = GeoBox.from_bbox((x0, y0, x0 + side * 10, y0 + side * 10), crs="EPSG:32650",
+                          resolution=10)
+w = coverage_weights(gpd.GeoSeries(geoms, crs="EPSG:32650"), geobox)
+img = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2030, 1, 1), date_chunk=12)
+t0 = time.perf_counter()
+with dask.config.set(scheduler="threads", num_workers=1):
+    series, pixels = extract_series(raw, w, np.arange(300), np.full(300, 2022), img, Evidence())
+elapsed = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f'{{"dates": {n_dates}, "seconds": {elapsed:.2f}, "peak_rss_mb": {rss:.0f}, "rows": {len(series)}}}')
+"""
+
+
+def main(sizes: list[int]) -> None:
+    print("tile 256 x 256 px (2.56 km), 300 plots, date_chunk 12")
+    for n in sizes:
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, check=True
+        )
+        print(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [60, 240, 960])
