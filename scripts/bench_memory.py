@@ -44,7 +44,9 @@ with dask.config.set(scheduler="threads", num_workers=1):
     series, pixels = extract_series(raw, w, np.arange(300), np.full(300, 2022), img, Evidence())
 elapsed = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f'{{"dates": {n_dates}, "seconds": {elapsed:.2f}, "peak_rss_mb": {rss:.0f}, "rows": {len(series)}}}')
+import json
+print(json.dumps({"dates": n_dates, "seconds": round(elapsed, 2), "peak_rss_mb": round(rss),
+                  "rows": len(series)}))
 """
 
 

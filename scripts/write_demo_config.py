@@ -1,4 +1,4 @@
-"""Regenerate configs/demo.yaml and configs/schema.json from the code (run after changing defaults)."""
+"""Regenerate configs/demo.yaml and configs/schema.json from the code (after changing defaults)."""
 
 from __future__ import annotations
 
