@@ -1,0 +1,213 @@
+"""World presets: the frozen `WorldSpec` of each demo world and the scenario vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+GENUINE = "GENUINE"
+IMAGERY_SCENARIOS = (
+    "PRE_EXISTING_FOREST",
+    "NO_PLANTING_EVIDENCE",
+    "LOW_SURVIVAL",
+    "PARTIAL_PLANTING",
+    "VEGETATION_LOSS",
+    "INSUFFICIENT_DATA",
+)
+DESK_SCENARIOS = (
+    "INVALID_GEOMETRY",
+    "DUPLICATE_ID",
+    "MISSING_ATTRIBUTE",
+    "AREA_MISMATCH",
+    "TOO_SMALL",
+    "OVERLAP",
+    "DUPLICATE_PRIOR",
+    "OUTSIDE_REGION",
+    "RESTRICTED_LAND",
+)
+#: Every reason code a perfect checker may report (the scenario names except GENUINE).
+REASON_CODES = IMAGERY_SCENARIOS + DESK_SCENARIOS
+SCENARIOS = (GENUINE,) + REASON_CODES
+#: Scenarios whose plots come in pairs (the counts below are rows, i.e. twice the pairs).
+PAIRED_SCENARIOS = ("DUPLICATE_ID", "OVERLAP")
+
+MU_M2 = 2000.0 / 3.0  # 1 亩 in m²
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """Everything that shapes one demo world; lengths in metres, dates ISO strings."""
+
+    name: str
+    width_m: int
+    height_m: int
+    x0: float
+    y_top: float
+    start: str
+    end: str
+    step_days: int
+    planting_years: tuple[int, ...]
+    counts: tuple[tuple[str, int], ...]  # plots (rows) per scenario
+    n_design: int  # genuine plots still at the design stage (land unplanted)
+    n_closure: int  # NO_PLANTING_EVIDENCE plots that slowly gain shrub cover (以封代造)
+    n_holes: int  # genuine plots with a hole
+    n_multi: int  # genuine plots written as a MultiPolygon
+    n_prior_other: int  # prior-year plots unrelated to current plots
+    plot_mu: tuple[float, float]  # area range of ordinary plots, 亩
+    loss_windows: tuple[tuple[int, str, str], ...]  # (planting year, first, last loss date)
+    river_y_frac: float  # mean river position as a share of the height from the top
+    valley_scale_m: float  # e-folding width of the valley in the DEM
+    relief_m: float  # DEM range above the 200 m valley floor
+    forest_share: float  # share of the hills under closed evergreen forest
+    crop_half_width_m: float  # half width of the cropland strip along the river
+    river_half_width_m: float
+    reservoir_m: tuple[float, float]  # reservoir size (0, 0 = none)
+    village_m: tuple[float, float]
+    trap_radius_m: float  # radius of the mountain-top cloud trap
+    shadow_offset_m: tuple[float, float]  # range of cloud-shadow displacement
+    pixel_m: int = 10
+    sub: int = 5  # fine sub-cells per pixel side
+
+    def __post_init__(self) -> None:
+        if self.width_m % (2 * self.pixel_m) or self.height_m % (2 * self.pixel_m):
+            raise ConfigError(
+                f"preset {self.name!r}: width_m and height_m must be multiples of "
+                f"{2 * self.pixel_m} m so that the 20 m bands tile the area"
+            )
+        for scenario, n in self.counts:
+            if scenario not in SCENARIOS:
+                raise ConfigError(f"preset {self.name!r}: unknown scenario {scenario!r}")
+            if scenario in PAIRED_SCENARIOS and n % 2:
+                raise ConfigError(f"preset {self.name!r}: {scenario} needs an even row count")
+
+    @property
+    def cols(self) -> int:
+        """Number of 10 m columns."""
+        return self.width_m // self.pixel_m
+
+    @property
+    def rows(self) -> int:
+        """Number of 10 m rows."""
+        return self.height_m // self.pixel_m
+
+    def count(self, scenario: str) -> int:
+        """Rows of the given scenario (0 if absent)."""
+        return dict(self.counts).get(scenario, 0)
+
+    def list_dates(self) -> list[dt.date]:
+        """Acquisition dates: start + k * step_days up to end (inclusive)."""
+        first, last = dt.date.fromisoformat(self.start), dt.date.fromisoformat(self.end)
+        n = (last - first).days // self.step_days + 1
+        return [first + dt.timedelta(days=k * self.step_days) for k in range(n)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of the spec."""
+        return asdict(self)
+
+
+PRESETS: dict[str, WorldSpec] = {
+    "default": WorldSpec(
+        name="default",
+        width_m=5000,
+        height_m=4000,
+        x0=560000.0,
+        y_top=2934000.0,
+        start="2021-01-01",
+        end="2024-12-31",
+        step_days=10,
+        planting_years=(2022, 2023),
+        counts=(
+            ("GENUINE", 85),
+            ("PRE_EXISTING_FOREST", 10),
+            ("NO_PLANTING_EVIDENCE", 10),
+            ("LOW_SURVIVAL", 6),
+            ("PARTIAL_PLANTING", 6),
+            ("VEGETATION_LOSS", 8),
+            ("INSUFFICIENT_DATA", 3),
+            ("INVALID_GEOMETRY", 3),
+            ("DUPLICATE_ID", 4),
+            ("MISSING_ATTRIBUTE", 3),
+            ("AREA_MISMATCH", 5),
+            ("TOO_SMALL", 3),
+            ("OVERLAP", 6),
+            ("DUPLICATE_PRIOR", 4),
+            ("OUTSIDE_REGION", 3),
+            ("RESTRICTED_LAND", 4),
+        ),
+        n_design=6,
+        n_closure=3,
+        n_holes=2,
+        n_multi=2,
+        n_prior_other=15,
+        plot_mu=(5.0, 80.0),
+        loss_windows=((2022, "2023-06-01", "2024-06-30"), (2023, "2024-01-01", "2024-07-31")),
+        river_y_frac=0.72,
+        valley_scale_m=900.0,
+        relief_m=700.0,
+        forest_share=0.5,
+        crop_half_width_m=330.0,
+        river_half_width_m=13.0,
+        reservoir_m=(380.0, 170.0),
+        village_m=(260.0, 170.0),
+        trap_radius_m=260.0,
+        shadow_offset_m=(120.0, 600.0),
+    ),
+    "tiny": WorldSpec(
+        name="tiny",
+        width_m=1600,
+        height_m=1200,
+        x0=561000.0,
+        y_top=2932000.0,
+        start="2021-01-01",
+        end="2023-12-31",
+        step_days=15,
+        planting_years=(2022,),
+        counts=(
+            ("GENUINE", 10),
+            ("PRE_EXISTING_FOREST", 2),
+            ("NO_PLANTING_EVIDENCE", 2),
+            ("LOW_SURVIVAL", 1),
+            ("PARTIAL_PLANTING", 1),
+            ("VEGETATION_LOSS", 1),
+            ("INSUFFICIENT_DATA", 1),
+            ("INVALID_GEOMETRY", 2),
+            ("DUPLICATE_ID", 2),
+            ("MISSING_ATTRIBUTE", 3),
+            ("AREA_MISMATCH", 1),
+            ("TOO_SMALL", 1),
+            ("OVERLAP", 2),
+            ("DUPLICATE_PRIOR", 1),
+            ("OUTSIDE_REGION", 1),
+            ("RESTRICTED_LAND", 1),
+        ),
+        n_design=1,
+        n_closure=1,
+        n_holes=1,
+        n_multi=1,
+        n_prior_other=2,
+        plot_mu=(5.0, 15.0),
+        loss_windows=((2022, "2023-03-01", "2023-08-31"),),
+        river_y_frac=0.80,
+        valley_scale_m=400.0,
+        relief_m=300.0,
+        forest_share=0.4,
+        crop_half_width_m=150.0,
+        river_half_width_m=8.0,
+        reservoir_m=(0.0, 0.0),
+        village_m=(110.0, 80.0),
+        trap_radius_m=100.0,
+        shadow_offset_m=(40.0, 120.0),
+    ),
+}
+
+
+def get_spec(preset: str) -> WorldSpec:
+    """The `WorldSpec` of a named preset; raises ConfigError naming the valid ones."""
+    try:
+        return PRESETS[preset]
+    except KeyError:
+        valid = ", ".join(sorted(PRESETS))
+        raise ConfigError(f"unknown demo preset {preset!r}; valid presets: {valid}") from None
