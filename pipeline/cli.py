@@ -85,8 +85,21 @@ def run_workflow(config: Path, cores: int) -> None:
                 progress.update(task, description=f"Snakemake: {rule.group(1)}")
         code = proc.wait()
     if code != 0:
-        tail = "".join(log_lines[-40:])
-        raise TushuError(f"the workflow failed (Snakemake exit {code}); its last lines:\n{tail}")
+        detail = _failure_detail(log_lines)
+        raise TushuError(f"the workflow failed (Snakemake exit {code}).\n{detail}")
+
+
+def _failure_detail(log_lines: list[str]) -> str:
+    """The last lines of each failed step's log (where the real error is), else Snakemake's."""
+    text = "".join(log_lines)
+    logs = dict.fromkeys(re.findall(r"log: (\S+) \(check log file", text))
+    parts = []
+    for log in logs:
+        path = Path(log)
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            parts.append(f"--- {log} (last lines)\n" + "\n".join(lines[-12:]))
+    return "\n".join(parts) or "".join(log_lines[-40:])
 
 
 def print_county_table(out_dir: Path) -> None:

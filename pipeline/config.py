@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -123,8 +123,9 @@ class Evidence(_Frozen):
     spike_ndvi: float = Field(0.2, gt=0)
     spike_max_gap_days: int = Field(25, gt=0)
     prep_start_month: int = Field(10, ge=1, le=12, description="month of year Y-1 prep begins")
-    prep_end_month: int = Field(6, ge=1, le=12, description="month of year Y prep ends")
-    season_months: tuple[int, ...] = (12, 1, 2, 3, 4, 5)
+    prep_end_month: int = Field(
+        9, ge=1, le=12, description="month of year Y the prep window (incl. first summer) ends"
+    )
     winter_months: tuple[int, ...] = (11, 12, 1, 2, 3)
     min_baseline_obs: int = Field(3, ge=1)
     min_prep_obs: int = Field(2, ge=1)
@@ -136,9 +137,9 @@ class Evidence(_Frozen):
     forest_winter_ndvi: float = Field(0.68, gt=0, le=1)
     min_judge_area_mu: float = Field(1.0, ge=0)
     survival_min_years: int = Field(2, ge=1)
-    survival_gap: float = Field(0.06, gt=0)
+    survival_gap: float = Field(0.07, gt=0)
     min_peers: int = Field(3, ge=1)
-    loss_drop: float = Field(0.2, gt=0)
+    loss_drop: float = Field(0.15, gt=0)
     loss_min_obs: int = Field(2, ge=1)
     loss_before_days: int = Field(240, gt=0)
     loss_after_days: int = Field(120, gt=0)
@@ -156,10 +157,23 @@ class Settings(_Frozen):
     evidence: Evidence = Evidence()
     threads: int = Field(2, ge=1)
 
-    def section_json(self, *names: str) -> str:
-        """Canonical JSON of some sections, for Snakemake's re-run-on-params-change."""
+    def section_json(self, *keys: str) -> str:
+        """Canonical JSON of some sections or ``section.key`` values, for Snakemake's
+        re-run-when-params-change: a step re-runs only when the settings it reads change."""
         dumped = self.model_dump(mode="json")
-        return json.dumps({n: dumped[n] for n in names}, sort_keys=True, ensure_ascii=False)
+        picked = {}
+        for key in keys:
+            section, _, name = key.partition(".")
+            picked[key] = dumped[section][name] if name else dumped[section]
+        return json.dumps(picked, sort_keys=True, ensure_ascii=False)
+
+    # The evidence settings that the per-tile step uses (per-pixel site preparation).
+    TILE_EVIDENCE_KEYS: ClassVar[tuple[str, ...]] = (
+        "evidence.prep_start_month",
+        "evidence.prep_end_month",
+        "evidence.prep_ndvi_drop",
+        "evidence.prep_bsi_rise",
+    )
 
 
 def _format_errors(err: ValidationError, source: str) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.series import prep_windows
+from pipeline.series import prep_windows, robust_top, seasonal_expectation
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -103,26 +103,17 @@ def compute_evidence(
     before = day[None, :] < start[:, None]
     in_prep = (day[None, :] >= start[:, None]) & (day[None, :] < end[:, None])
     after = day[None, :] >= end[:, None]
-    season = np.isin(dates.month, ev.season_months)[None, :]
     winter = _winter_label(dates, ev)
     summer = np.isin(dates.month, (6, 7, 8, 9))[None, :]
 
     out["n_clear_obs"] = valid.sum(1)
     out["n_baseline_obs"] = (valid & before).sum(1)
-    out["n_prep_obs"] = (valid & in_prep).sum(1)
     out["baseline_winter_ndvi"] = _nanmedian(np.where(before & (winter > 0), N, np.nan), 1)
     out["baseline_summer_ndvi"] = _nanmedian(np.where(before & summer, N, np.nan), 1)
-    base_n = _nanmedian(np.where(before & season, N, np.nan), 1)
-    base_b = _nanmedian(np.where(before & season, B, np.nan), 1)
-    prep_sorted = np.sort(np.where(in_prep, N, np.inf), axis=1)
-    n_prep = out["n_prep_obs"].to_numpy()
-    low = np.where(n_prep >= 3, prep_sorted[:, 1 % max(N.shape[1], 1)], prep_sorted[:, 0])
-    low = np.where(np.isfinite(low), low, np.nan)
-    bsi_sorted = -np.sort(-np.where(in_prep & valid, B, -np.inf), axis=1)
-    high = np.where(n_prep >= 3, bsi_sorted[:, 1 % max(N.shape[1], 1)], bsi_sorted[:, 0])
-    high = np.where(np.isfinite(high), high, np.nan)
-    out["prep_ndvi_drop"] = base_n - low
-    out["prep_bsi_rise"] = high - base_b
+    drop, rise, n_prep = _prep_signals(N, B, valid, before, in_prep, dates)
+    out["n_prep_obs"] = n_prep
+    out["prep_ndvi_drop"] = drop
+    out["prep_bsi_rise"] = rise
 
     pix = pixels.set_index("row").reindex(rows)
     out["planted_share"] = pix["planted_share"].to_numpy()
@@ -146,6 +137,33 @@ def compute_evidence(
         _survival(out, N, winter, cohort, peers, y, ev)
     _loss(out, N - peer_daily, day, after, ev)
     return out
+
+
+def _prep_signals(N, B, valid, before, in_prep, dates):
+    """Per plot: robust largest NDVI drop / BSI rise in the prep window below / above the plot's
+    own baseline for the same time of year, and the number of window observations used."""
+    n = N.shape[0]
+    months = dates.month.to_numpy()
+    sums_n, sums_b, counts = np.zeros((12, n)), np.zeros((12, n)), np.zeros((12, n))
+    base = valid & before
+    for m in range(12):
+        cols = months == m + 1
+        sums_n[m] = np.where(base[:, cols], N[:, cols], 0).sum(1)
+        sums_b[m] = np.where(base[:, cols], B[:, cols], 0).sum(1)
+        counts[m] = base[:, cols].sum(1)
+    drop, rise = np.full((2, n), np.nan), np.full((2, n), np.nan)
+    n_prep = np.zeros(n, dtype=int)
+    for t in range(N.shape[1]):
+        exp_n = seasonal_expectation(sums_n, counts, int(months[t]))
+        exp_b = seasonal_expectation(sums_b, counts, int(months[t]))
+        use = valid[:, t] & in_prep[:, t] & np.isfinite(exp_n)
+        for top, v in ((drop, exp_n - N[:, t]), (rise, B[:, t] - exp_b)):
+            v = np.where(use, v, np.nan)
+            hi1 = top[0].copy()
+            top[0] = np.fmax(hi1, v)
+            top[1] = np.where(v > hi1, hi1, np.fmax(top[1], v))
+        n_prep += use
+    return robust_top(drop, n_prep), robust_top(rise, n_prep), n_prep
 
 
 def _survival(out, N, winter, cohort, peers, year: int, ev: Evidence) -> None:
@@ -188,7 +206,7 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
         best[better], level[better], split[better] = step[better], pre_med[better], t
     when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     for i in np.flatnonzero(split >= 0):
-        below = np.flatnonzero(ok[i, split[i]:] & (A[i, split[i]:] < level[i] - best[i] / 2))
+        below = np.flatnonzero(ok[i, split[i] :] & (A[i, split[i] :] < level[i] - best[i] / 2))
         when[i] = day[split[i] + (below[0] if len(below) else 0)]
     out["loss_drop"] = best
     out["loss_date"] = pd.to_datetime(when)

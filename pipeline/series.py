@@ -20,32 +20,42 @@ from pipeline.zonal import CoverageWeights, zonal_means
 
 @dataclass
 class PrepAccumulator:
-    """Running per-pair statistics of NDVI and BSI in the baseline season and the prep window."""
+    """Running per-pair statistics: baseline monthly sums, then deviations in the prep window.
 
-    base_ndvi: np.ndarray
-    base_bsi: np.ndarray
-    base_n: np.ndarray
-    prep_min: np.ndarray  # (2, pairs): the two lowest NDVI in the prep window
-    prep_max_bsi: np.ndarray  # (2, pairs): the two highest BSI in the prep window
-    prep_n: np.ndarray
+    Dates must arrive in time order: the baseline (before the window) is complete when the
+    window starts, so each window observation is compared with the pair's own baseline for
+    the same time of year.
+    """
+
+    month_ndvi: np.ndarray  # (12, pairs) sums of baseline NDVI per calendar month
+    month_bsi: np.ndarray  # (12, pairs)
+    month_n: np.ndarray  # (12, pairs) counts
+    drop: np.ndarray  # (2, pairs): the two largest NDVI drops below the baseline
+    rise: np.ndarray  # (2, pairs): the two largest BSI rises above the baseline
+    prep_n: np.ndarray  # (pairs,) clear observations in the window with a baseline
 
     @classmethod
     def empty(cls, n: int) -> PrepAccumulator:
         return cls(
-            np.zeros(n),
-            np.zeros(n),
-            np.zeros(n, np.int32),
+            np.zeros((12, n)),
+            np.zeros((12, n)),
+            np.zeros((12, n)),
             np.full((2, n), np.nan),
             np.full((2, n), np.nan),
             np.zeros(n, np.int32),
         )
 
+    @property
+    def base_n(self) -> np.ndarray:
+        return self.month_n.sum(0)
+
 
 def prep_windows(years: np.ndarray, ev: Evidence) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of the site-preparation window per planting year.
 
-    The window runs from ``prep_start_month`` of Y−1 to the end of ``prep_end_month`` of Y;
-    the baseline is everything before its start. Missing years give NaT.
+    The window runs from ``prep_start_month`` of Y−1 to the end of ``prep_end_month`` of Y
+    (site preparation, planting and the first growing season); the baseline is everything
+    before its start. Missing years (0) give NaT.
     """
     starts = np.full(len(years), np.datetime64("NaT"), dtype="datetime64[D]")
     ends = starts.copy()
@@ -57,6 +67,23 @@ def prep_windows(years: np.ndarray, ev: Evidence) -> tuple[np.ndarray, np.ndarra
     return starts, ends
 
 
+def seasonal_expectation(sums: np.ndarray, counts: np.ndarray, month: int) -> np.ndarray:
+    """Baseline mean for calendar ``month`` (1–12) from monthly sums, pooling ±1 month.
+
+    ``sums``/``counts``: (12, n). NaN where none of the three months has a baseline value.
+    """
+    idx = [(month - 2) % 12, month - 1, month % 12]
+    total = counts[idx].sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, sums[idx].sum(0) / total, np.nan)
+
+
+def _top2(top: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Fold values ``v`` (NaN = none) into the two largest seen so far."""
+    hi1, hi2 = top
+    return np.stack([np.fmax(hi1, v), np.where(v > hi1, hi1, np.fmax(hi2, v))])
+
+
 def update_prep(
     acc: PrepAccumulator,
     day: np.datetime64,
@@ -64,39 +91,41 @@ def update_prep(
     bsi: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
-    ev: Evidence,
 ) -> None:
     """Fold one date's per-pair NDVI / BSI (NaN = not clear) into the accumulator."""
-    month = int(str(day)[5:7])
+    m = int(str(day)[5:7]) - 1
     clear = np.isfinite(ndvi) & np.isfinite(bsi)
-    base = clear & (day < start) & (month in ev.season_months)
-    acc.base_ndvi += np.where(base, ndvi, 0.0)
-    acc.base_bsi += np.where(base, bsi, 0.0)
-    acc.base_n += base
-    prep = clear & (day >= start) & (day < end)
-    v = np.where(prep, ndvi, np.nan)
-    lo1, lo2 = acc.prep_min
-    acc.prep_min = np.stack([np.fmin(lo1, v), np.where(v < lo1, lo1, np.fmin(lo2, v))])
-    b = np.where(prep, bsi, np.nan)
-    hi1, hi2 = acc.prep_max_bsi
-    acc.prep_max_bsi = np.stack([np.fmax(hi1, b), np.where(b > hi1, hi1, np.fmax(hi2, b))])
-    acc.prep_n += prep
+    base = clear & (day < start)
+    acc.month_ndvi[m] += np.where(base, ndvi, 0.0)
+    acc.month_bsi[m] += np.where(base, bsi, 0.0)
+    acc.month_n[m] += base
+    window = clear & (day >= start) & (day < end)
+    if not window.any():
+        return
+    exp_ndvi = seasonal_expectation(acc.month_ndvi, acc.month_n, m + 1)
+    exp_bsi = seasonal_expectation(acc.month_bsi, acc.month_n, m + 1)
+    window &= np.isfinite(exp_ndvi)
+    acc.drop = _top2(acc.drop, np.where(window, exp_ndvi - ndvi, np.nan))
+    acc.rise = _top2(acc.rise, np.where(window, bsi - exp_bsi, np.nan))
+    acc.prep_n += window
+
+
+def robust_top(top: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The second-largest value where there are ≥ 3 observations, else the largest."""
+    return np.where(n >= 3, top[1], top[0])
 
 
 def planted_shares(acc: PrepAccumulator, weights: CoverageWeights, ev: Evidence) -> pd.DataFrame:
     """Per plot: share of its (data-covered) area whose pixels show site preparation.
 
-    A pixel shows preparation when NDVI in the prep window falls ``prep_ndvi_drop`` below its
-    baseline same-season mean, or BSI rises ``prep_bsi_rise`` above it (second-lowest /
-    second-highest value, so one missed cloud cannot make it).
+    A pixel shows preparation when, in the prep window, NDVI falls ``prep_ndvi_drop`` below
+    its own baseline for the same time of year, or BSI rises ``prep_bsi_rise`` above it.
     """
     has = (acc.base_n >= 2) & (acc.prep_n >= 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        base_ndvi = acc.base_ndvi / acc.base_n
-        base_bsi = acc.base_bsi / acc.base_n
-    low = np.where(acc.prep_n >= 3, acc.prep_min[1], acc.prep_min[0])
-    high = np.where(acc.prep_n >= 3, acc.prep_max_bsi[1], acc.prep_max_bsi[0])
-    planted = has & ((base_ndvi - low >= ev.prep_ndvi_drop) | (high - base_bsi >= ev.prep_bsi_rise))
+    planted = has & (
+        (robust_top(acc.drop, acc.prep_n) >= ev.prep_ndvi_drop)
+        | (robust_top(acc.rise, acc.prep_n) >= ev.prep_bsi_rise)
+    )
     w = weights.coverage
     n = weights.n_plots
     total = np.bincount(weights.plot, w, minlength=n)
@@ -145,7 +174,7 @@ def extract_series(
         out["clear_share"] = share.ravel().astype("float32")
         frames.append(pd.DataFrame(out))
         for t, day in enumerate(days):
-            update_prep(acc, day, arrays["ndvi"][t], arrays["bsi"][t], pair_start, pair_end, ev)
+            update_prep(acc, day, arrays["ndvi"][t], arrays["bsi"][t], pair_start, pair_end)
     series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     pixels = planted_shares(acc, weights, ev)
     pixels.insert(0, "row", rows)

@@ -91,7 +91,7 @@ def plot_series(kind: str, times: pd.DatetimeIndex, seed: int = 0) -> tuple[np.n
     season = 0.5 + 0.5 * np.sin(2 * np.pi * (times.day_of_year.to_numpy() - 110) / 365.25)
     herb = 0.42 + 0.33 * season
     growth = {"genuine": 1.0, "loss": 1.0, "low": 0.2}.get(kind, 0.0)
-    tree = 0.85 * growth * np.clip(t / 3.0, 0, 1) ** 1.5
+    tree = 0.85 * growth * np.clip(t / 4.0, 0, 1) ** 1.5
     ndvi = np.where(t < -0.05, herb, tree * 0.82 + (1 - tree) * herb * np.clip(t / 0.5, 0.35, 1))
     if kind in ("none",):
         ndvi = herb

@@ -19,16 +19,31 @@ pytestmark = pytest.mark.workflow
 
 
 def _tushu(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     make_world(root / "world", preset="tiny", seed=7)
-    proc = _tushu("demo", "--preset", "tiny", "--seed", "7", "--data-dir", "world",
-                  "--out", "results", cwd=root)
+    proc = _tushu(
+        "demo",
+        "--preset",
+        "tiny",
+        "--seed",
+        "7",
+        "--data-dir",
+        "world",
+        "--out",
+        "results",
+        cwd=root,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root, proc
 
@@ -78,9 +93,25 @@ def test_demo__config_change_reruns_only_what_it_touches(demo_run):
     changed.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     snakefile = Path(__file__).resolve().parent.parent / "pipeline" / "workflow" / "Snakefile"
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--config",
-         f"tushu_config={changed}", "--cores", "1", "--dry-run", "--quiet", "rules"],
-        cwd=root, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(snakefile),
+            "--config",
+            f"tushu_config={changed}",
+            "--cores",
+            "1",
+            "--dry-run",
+            "--quiet",
+            "rules",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = proc.stdout + proc.stderr
     assert "report" in text
@@ -89,8 +120,11 @@ def test_demo__config_change_reruns_only_what_it_touches(demo_run):
 
 def test_run__bad_config_fails_naming_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("output_dir: r\nplots: {path: p.gpkg}\nimagery: {catalog: c, start: 2021-01-01,"
-                   " end: 2022-01-01, tile_size_m: -5}\n", encoding="utf-8")
+    bad.write_text(
+        "output_dir: r\nplots: {path: p.gpkg}\nimagery: {catalog: c, start: 2021-01-01,"
+        " end: 2022-01-01, tile_size_m: -5}\n",
+        encoding="utf-8",
+    )
     proc = _tushu("run", "--config", str(bad), cwd=tmp_path)
     assert proc.returncode == 2
     assert "imagery.tile_size_m" in proc.stdout

@@ -135,7 +135,7 @@ def make_item(
     for key, (name, wavelength, res) in ASSETS.items():
         shape, transform = _asset_grid(grid, res)
         asset = pystac.Asset(
-            href=str(paths[key]),
+            href=str(Path(paths[key]).resolve()),
             media_type=pystac.MediaType.COG,
             roles=["data"],
             title=f"{name} ({key}, {res} m)",

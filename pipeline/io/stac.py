@@ -49,7 +49,7 @@ def _walk_static(path: Path, collection: str | None) -> list[pystac.Item]:
     if not path.is_file():
         raise ImageryError(f"STAC catalog {path} not found; set imagery.catalog to a catalog.json")
     try:
-        root = pystac.read_file(str(path))
+        root = pystac.read_file(str(path.resolve()))
     except Exception as err:  # noqa: BLE001 - pystac raises several kinds
         raise ImageryError(f"{path} is not a readable STAC catalog ({err})") from None
     items = list(root.get_items(recursive=True))
