@@ -224,7 +224,7 @@ def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
     console.print(f"Plots with no true reason (n={g['n']}): {shares}")
     a = report["planted_area"]
     console.print(
-        f"Planted area: verified {a['verified_mu']:.1f} 亩 vs true {a['truth_mu']:.1f} "
+        f"Planted area: estimated {a['estimated_mu']:.1f} 亩 vs true {a['truth_mu']:.1f} "
         f"亩 on {a['n_judged']} judged plots; abs. error {a['rel_abs_error']:.1%}"
     )
 

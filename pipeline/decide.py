@@ -11,18 +11,22 @@ from pipeline.config import Evidence
 NOT_JUDGED_ON_IMAGERY = {"MISSING_ATTRIBUTE", "TOO_SMALL"}
 
 
-def imagery_reasons(plot: pd.Series, ev_row: pd.Series, ev: Evidence) -> list[str]:
-    """Reason codes the imagery evidence of one plot supports.
+NO_PLANTING = {"NO_PLANTING_EVIDENCE", "PRE_EXISTING_FOREST", "VEGETATION_LOSS"}
 
-    Plots without a usable geometry or planting year, or below ``min_judge_area_mu``, get
-    none (their desk reasons say why). Design-stage plots are judged only for forest baseline.
+
+def imagery_reasons(plot: pd.Series, ev_row: pd.Series, ev: Evidence) -> list[str] | None:
+    """Reason codes the imagery evidence of one plot supports; ``None`` when not judged.
+
+    Plots without a usable geometry or planting year, or below ``min_judge_area_mu``, are not
+    judged (their desk reasons say why). Design-stage plots are judged only for a forest
+    baseline.
     """
     if (
         plot["geom_status"] == "empty"
         or pd.isna(plot["planting_year"])
         or plot["geom_area_mu"] < ev.min_judge_area_mu
     ):
-        return []
+        return None
     n_base = ev_row["n_baseline_obs"]
     if not (n_base >= ev.min_baseline_obs):
         return ["INSUFFICIENT_DATA"]
@@ -57,34 +61,48 @@ def flag_plots(
 ) -> pd.DataFrame:
     """Combine desk findings and imagery evidence into ``reasons``, ``status`` and areas.
 
-    ``verified_area_mu``: 0 for inconsistent and design-stage plots, NaN when the imagery could
-    not settle it (insufficient data), otherwise the polygon area (times the planted share when
-    planting was partial).
+    ``planted_area_mu``: see :func:`_planted_area`; ``verified_area_mu``: the planted area,
+    but 0 for inconsistent plots (a re-report, farmland or out-of-county plot earns nothing).
     """
     rows = plots["row"].to_numpy()
     desk = desk.reindex(rows)
     evidence = evidence.reindex(rows)
-    reasons_out, status_out, verified = [], [], []
+    reasons_out, status_out, verified, planted = [], [], [], []
     for i, (_, plot) in enumerate(plots.iterrows()):
         desk_r = list(desk["desk_reasons"].iloc[i])
         ev_row = evidence.iloc[i]
-        img_r = [] if NOT_JUDGED_ON_IMAGERY & set(desk_r) else imagery_reasons(plot, ev_row, ev)
-        codes = desk_r + img_r
+        img_r = None if NOT_JUDGED_ON_IMAGERY & set(desk_r) else imagery_reasons(plot, ev_row, ev)
+        codes = desk_r + (img_r or [])
         status = status_of(codes)
         reasons_out.append(join_reasons(codes))
         status_out.append(status)
-        verified.append(_verified_area(plot, ev_row, status, img_r, ev))
+        area = _planted_area(plot, ev_row, img_r)
+        planted.append(area)
+        verified.append(0.0 if status == "inconsistent" else area)
     return pd.DataFrame(
-        {"reasons": reasons_out, "status": status_out, "verified_area_mu": verified},
+        {
+            "reasons": reasons_out,
+            "status": status_out,
+            "verified_area_mu": verified,
+            "planted_area_mu": planted,
+        },
         index=pd.Index(rows, name="row"),
     )
 
 
-def _verified_area(plot, ev_row, status: str, img_r: list[str], ev: Evidence) -> float:
-    if status == "inconsistent" or plot["is_design"]:
+def _planted_area(plot, ev_row, img_r: list[str] | None) -> float:
+    """The imagery's estimate of the plot area holding the claimed planting (亩).
+
+    0 for design-stage plots and where planting is refuted (no planting, forest, loss), NaN
+    where the imagery did not or could not judge, the planted share of the polygon for
+    partial planting, the polygon area otherwise.
+    """
+    if plot["is_design"]:
         return 0.0
-    if "INSUFFICIENT_DATA" in img_r:
+    if img_r is None or "INSUFFICIENT_DATA" in img_r:
         return float("nan")
+    if NO_PLANTING & set(img_r):
+        return 0.0
     area = float(plot["geom_area_mu"])
     share = ev_row["planted_share"]
     if "PARTIAL_PLANTING" in img_r and np.isfinite(share):

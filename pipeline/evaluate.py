@@ -15,7 +15,7 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
     """Compare ``result`` (plots.parquet) with ``truth`` (truth.csv), joined on ``row``.
 
     Returns per-reason TP/FP/FN/precision/recall, the status shares of plots with no true
-    reason, and the planted-area error (verified area vs truth planted share × polygon area).
+    reason, and the planted-area error (``planted_area_mu`` vs truth planted share × polygon area).
     """
     if len(result) != len(truth):
         raise TushuError(
@@ -46,7 +46,7 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
     genuine = want.map(len).to_numpy() == 0
     shares = merged.loc[genuine, "status"].value_counts(normalize=True)
     truth_area = merged["planted_share"].fillna(0).to_numpy() * merged["geom_area_mu"].to_numpy()
-    verified = merged["verified_area_mu"].to_numpy(dtype=float)
+    verified = merged["planted_area_mu"].to_numpy(dtype=float)
     judged = np.isfinite(verified)
     err = verified[judged] - truth_area[judged]
     return {
@@ -59,7 +59,7 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
         "planted_area": {
             "n_judged": int(judged.sum()),
             "truth_mu": float(truth_area[judged].sum()),
-            "verified_mu": float(verified[judged].sum()),
+            "estimated_mu": float(verified[judged].sum()),
             "abs_error_mu": float(np.abs(err).sum()),
             "rel_abs_error": float(np.abs(err).sum() / max(truth_area[judged].sum(), 1e-9)),
         },

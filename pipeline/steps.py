@@ -182,6 +182,7 @@ def report_run(settings: Settings) -> gpd.GeoDataFrame:
         "geom_area_mu",
         "claimed_area_mu",
         "verified_area_mu",
+        "planted_area_mu",
         "n_clear_obs",
     ]
     result = result[front + [c for c in result.columns if c not in front]]

@@ -18,14 +18,14 @@ def _truth():
     )
 
 
-def _result(reasons, verified):
+def _result(reasons, planted):
     return pd.DataFrame(
         {
             "row": [0, 1, 2, 3],
             "reasons": reasons,
             "status": ["consistent", "suspect", "suspect", "suspect"],
             "geom_area_mu": 10.0,
-            "verified_area_mu": verified,
+            "planted_area_mu": planted,
         }
     )
 

@@ -23,6 +23,7 @@ GPKG_NAMES: dict[str, str] = {
     "geom_area_mu": "图形面积_亩",
     "claimed_area_mu": "上报面积_亩",
     "verified_area_mu": "核实面积_亩",
+    "planted_area_mu": "影像造林面积_亩",
     "geom_status": "图形状态",
     "geom_area_change_mu": "修复面积变化_亩",
     "area_diff_mu": "面积差_亩",
