@@ -20,3 +20,11 @@ def test_reason_table__every_code_has_a_chinese_label():
     assert label_reasons("OVERLAP;DUPLICATE_PRIOR") == "图斑重叠；重复上报"
     for r in REASONS.values():
         assert r.label and all("\u4e00" <= ch <= "\u9fff" for ch in r.label)
+
+
+def test_readme__documents_every_reason_code():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for r in REASONS.values():
+        assert f"| `{r.code}` | {r.label} | {r.status} |" in readme
