@@ -38,18 +38,23 @@ def _fail(err: Exception) -> None:
 def run(
     config: Path = typer.Option(..., "--config", "-c", help="run configuration (YAML)"),
     cores: int = typer.Option(2, help="CPU cores for Snakemake"),
+    force: bool = typer.Option(False, help="re-run every step (e.g. after upgrading Tushu)"),
 ) -> None:
     """Run the whole pipeline for one configuration through Snakemake."""
     try:
         settings = load_settings(config)
-        run_workflow(config, cores)
+        run_workflow(config, cores, force)
     except TushuError as err:
         _fail(err)
     print_county_table(Path(settings.output_dir))
 
 
-def run_workflow(config: Path, cores: int) -> None:
-    """Run Snakemake on the packaged Snakefile with a live progress bar."""
+def run_workflow(config: Path, cores: int, force: bool = False) -> None:
+    """Run Snakemake on the packaged Snakefile with a live progress bar.
+
+    Snakemake re-runs a step when its inputs or the settings it reads change; ``force`` re-runs
+    all steps (a new Tushu version is not a change Snakemake sees).
+    """
     cmd = [
         sys.executable,
         "-m",
@@ -62,6 +67,7 @@ def run_workflow(config: Path, cores: int) -> None:
         str(cores),
         "--rerun-incomplete",
         "--printshellcmds",
+        *(["--forceall"] if force else []),
     ]
     log_lines: list[str] = []
     with Progress(
@@ -143,6 +149,7 @@ def demo(
     cores: int = typer.Option(2, help="CPU cores for Snakemake"),
     data_dir: Path = typer.Option(None, help="where the world is (made if missing)"),
     out: Path = typer.Option(None, help="results folder"),
+    force: bool = typer.Option(False, help="re-run every step"),
 ) -> None:
     """Make the built-in demo world if missing, run the pipeline on it, score it."""
     from pipeline.demo import make_world
@@ -166,7 +173,7 @@ def demo(
         out.mkdir(parents=True, exist_ok=True)
         config = out / "config.yaml"
         dump_settings(settings, config)
-        run_workflow(config, cores)
+        run_workflow(config, cores, force)
     except TushuError as err:
         _fail(err)
     print_county_table(out)
