@@ -140,6 +140,16 @@ def print_county_table(out_dir: Path) -> None:
     console.print(
         f"Outputs: {out_dir}/plots.gpkg, plots.parquet, timeseries.parquet, summary.csv, run.json"
     )
+    run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    ingest = run.get("ingest", {})
+    if ingest:
+        found = ", ".join(f"{k} {v}" for k, v in sorted(ingest.get("by_code", {}).items()))
+        console.print(
+            f"Ingest: {ingest.get('records', 0)} records, "
+            f"{ingest.get('records_with_findings', 0)} with repairs or problems"
+            + (f" ({found})" if found else "")
+            + f"; see {out_dir}/ingest_report.csv"
+        )
 
 
 @app.command()

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import ConfigError
 
@@ -22,7 +29,11 @@ class _Frozen(BaseModel):
 
 
 class ColumnMap(_Frozen):
-    """Which source column holds each claim; ``None`` means the layer has no such field."""
+    """Which source column holds each claim; ``None`` means the layer has no such field.
+
+    A name left at its default that the layer lacks is looked up in the alias table
+    (``pipeline/fields.py``); a name set to anything else must exist in the layer.
+    """
 
     plot_id: str | None = "图斑编号"
     county: str | None = "县"
@@ -32,17 +43,84 @@ class ColumnMap(_Frozen):
     claimed_area: str | None = "上报面积"
     planting_type: str | None = "造林类型"
     species: str | None = "树种"
+    village: str | None = "村"
+    compartment: str | None = "林班"
+    subcompartment: str | None = "小班"
 
 
-class PlotSource(_Frozen):
-    """The submitted plot layer."""
+class PlotFile(_Frozen):
+    """One file of a multi-file plot submission (e.g. one per county).
+
+    Keys left unset take the value of the same key under ``plots``.
+    """
 
     path: Path
     layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+    swap_xy: bool | None = None
+    columns: ColumnMap | None = None
+    area_unit: Literal["mu", "ha"] | None = None
+
+
+class PlotSource(_Frozen):
+    """The submitted plot layer(s): ``path`` (one file) or ``files`` (several, in order)."""
+
+    path: Path | None = None
+    files: tuple[PlotFile, ...] = ()
+    layer: str | None = None
     encoding: str | None = Field(None, description="override the detected attribute encoding")
+    crs: str | None = Field(
+        None, description="CRS of layers without one, or to override a wrong one (EPSG:4527)"
+    )
+    swap_xy: bool = Field(False, description="the file has x and y swapped (northing first)")
     columns: ColumnMap = ColumnMap()
+    aliases: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="extra source names per standard field, tried first"
+    )
     area_unit: Literal["mu", "ha"] = "mu"
+    area_units: dict[str, Literal["mu", "ha"]] = Field(
+        default_factory=dict, description="unit per source area field, e.g. {MIAN_JI: ha}"
+    )
+    stage_codes: dict[str, str] = Field(
+        default_factory=lambda: {"1": "设计施工", "2": "造林验收", "3": "纳入造林"},
+        description="stage codes used by some systems -> stage name",
+    )
     design_stages: tuple[str, ...] = ("设计施工", "design")
+    sliver_width_m: float = Field(
+        1.0, ge=0, description="polygons thinner than this (2·area/perimeter, m) are slivers"
+    )
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _paths_as_files(cls, files: Any) -> Any:
+        if isinstance(files, str | Path):
+            files = [files]
+        if isinstance(files, list | tuple):
+            return [{"path": f} if isinstance(f, str | Path) else f for f in files]
+        return files
+
+    @model_validator(mode="after")
+    def _one_of_path_or_files(self) -> PlotSource:
+        if (self.path is None) == (not self.files):
+            raise ValueError("give either plots.path (one file) or plots.files (a list)")
+        return self
+
+    def plot_files(self) -> tuple[PlotFile, ...]:
+        """Every plot file in config order, with the ``plots.*`` defaults filled in."""
+        entries = self.files or (PlotFile(path=self.path),)
+        return tuple(
+            PlotFile(
+                path=f.path,
+                layer=f.layer if f.layer is not None else self.layer,
+                encoding=f.encoding or self.encoding,
+                crs=f.crs or self.crs,
+                swap_xy=self.swap_xy if f.swap_xy is None else f.swap_xy,
+                columns=f.columns or self.columns,
+                area_unit=f.area_unit or self.area_unit,
+            )
+            for f in entries
+        )
 
 
 class LayerSource(_Frozen):
@@ -50,16 +128,48 @@ class LayerSource(_Frozen):
 
     path: Path
     layer: str | None = None
+    label: str | None = Field(None, description="name used in reports; default: the file name")
+    encoding: str | None = None
+    crs: str | None = Field(None, description="CRS when the file has none")
     name_column: str | None = None
     code_column: str | None = None
     id_column: str | None = None
     year_column: str | None = None
+    year: int | None = Field(None, description="planting year of every feature (prior layers)")
+    filter_column: str | None = Field(None, description="keep features whose value in this")
+    filter_values: tuple[str, ...] = Field(
+        (), description="column starts with one of these (e.g. DLBM 0101, 0102, 0103)"
+    )
+
+    def display_name(self) -> str:
+        """How reports name this layer."""
+        return self.label or Path(self.path).name
+
+
+def _as_tuple(value: LayerSource | tuple[LayerSource, ...] | None) -> tuple[LayerSource, ...]:
+    if value is None:
+        return ()
+    return value if isinstance(value, tuple) else (value,)
 
 
 class Layers(_Frozen):
-    prior: LayerSource | None = None
+    """Reference layers; ``prior`` and ``restricted`` take one layer or a list."""
+
+    prior: LayerSource | tuple[LayerSource, ...] | None = None
     region: LayerSource | None = None
-    restricted: LayerSource | None = None
+    townships: LayerSource | None = None
+    restricted: LayerSource | tuple[LayerSource, ...] | None = None
+
+    def prior_sources(self) -> tuple[LayerSource, ...]:
+        return _as_tuple(self.prior)
+
+    def restricted_sources(self) -> tuple[LayerSource, ...]:
+        return _as_tuple(self.restricted)
+
+    def all_sources(self) -> list[LayerSource]:
+        """Every configured reference layer (Snakemake inputs, checksums)."""
+        region = [s for s in (self.region, self.townships) if s is not None]
+        return [*self.prior_sources(), *region, *self.restricted_sources()]
 
 
 class BandMap(_Frozen):
@@ -74,10 +184,58 @@ class BandMap(_Frozen):
     scl: str = "scl"
 
 
+class StacOptions(_Frozen):
+    """STAC specifics: a preset fills in the API URL, collection and asset keys."""
+
+    preset: Literal["earth-search", "planetary-computer", "cdse"] | None = None
+
+
+class SentinelHubOptions(_Frozen):
+    """Sentinel Hub (or CDSE's Sentinel Hub) endpoints; credentials come from SH_CLIENT_ID /
+    SH_CLIENT_SECRET or the sentinelhub config ``profile``, never from this file."""
+
+    base_url: str = "https://services.sentinel-hub.com"
+    token_url: str | None = Field(None, description="default: the base URL's OAuth endpoint")
+    profile: str | None = Field(
+        None, description="sentinelhub config profile (`sentinelhub.config`)"
+    )
+    collection: str = "sentinel-2-l2a"
+    max_pixels: int = Field(2500, ge=16, le=2500, description="request edge limit (pixels)")
+    upsampling: Literal["NEAREST", "BILINEAR", "BICUBIC"] = "BILINEAR"
+
+
+class LocalOptions(_Frozen):
+    """A folder of GeoTIFF / COG scenes and the YAML that describes them."""
+
+    path: Path
+    description: Path | None = Field(None, description="default: <path>/scenes.yaml")
+
+
+class RetryOptions(_Frozen):
+    """Retries with exponential backoff for 429 / 5xx / timeouts / broken reads."""
+
+    attempts: int = Field(5, ge=1)
+    backoff_s: float = Field(1.0, ge=0)
+    timeout_s: float = Field(60.0, gt=0)
+
+
 class Imagery(_Frozen):
     """Where imagery comes from and how it is gridded, masked and chunked."""
 
-    catalog: str = Field(description="path to a static catalog.json or a STAC API URL")
+    source: Literal["stac", "sentinelhub", "sentinelhub-statistical", "local"] = "stac"
+    catalog: str | None = Field(
+        None, description="path to a static catalog.json or a STAC API URL (source: stac)"
+    )
+    stac: StacOptions = StacOptions()
+    sentinelhub: SentinelHubOptions = SentinelHubOptions()
+    local: LocalOptions | None = None
+    cache: Literal["auto", "on", "off"] = Field(
+        "auto", description="cache downloaded pieces; auto: on for remote data"
+    )
+    cache_dir: Path | None = Field(None, description="default: <output_dir>/cache")
+    retry: RetryOptions = RetryOptions()
+    harmonize: bool = Field(True, description="apply the S2 baseline >= 04.00 BOA offset")
+    mask_dilation: int = Field(0, ge=0, description="grow the SCL cloud mask by this many pixels")
     collection: str | None = None
     start: date
     end: date
@@ -103,6 +261,14 @@ class Imagery(_Frozen):
             raise ValueError(f"end ({end}) must be after start ({start})")
         return end
 
+    @model_validator(mode="after")
+    def _source_is_configured(self) -> Imagery:
+        if self.source == "stac" and self.catalog is None and self.stac.preset is None:
+            raise ValueError("source 'stac' needs imagery.catalog or imagery.stac.preset")
+        if self.source == "local" and self.local is None:
+            raise ValueError("source 'local' needs imagery.local.path (a folder of scenes)")
+        return self
+
 
 class DeskChecks(_Frozen):
     """Thresholds of the checks that need no imagery (areas in 亩)."""
@@ -114,6 +280,9 @@ class DeskChecks(_Frozen):
     prior_min_share: float = Field(0.5, gt=0, le=1)
     region_min_share: float = Field(0.95, gt=0, le=1)
     restricted_min_mu: float = Field(0.1, ge=0)
+    township_min_share: float = Field(
+        0.95, gt=0, le=1, description="OUTSIDE_REGION below this share inside the township"
+    )
 
 
 class Evidence(_Frozen):

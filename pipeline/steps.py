@@ -18,15 +18,17 @@ import pystac
 from odc.geo.geobox import GeoBox
 
 import pipeline
-from pipeline.config import Settings
+from pipeline.config import LayerSource, Settings
 from pipeline.decide import flag_plots
 from pipeline.desk import ReferenceLayers, check_desk
+from pipeline.desk_refs import Layer
 from pipeline.errors import TushuError
 from pipeline.evidence import compute_evidence
 from pipeline.io.outputs import summarize_counties, write_json, write_plots, write_table
-from pipeline.io.stac import item_crs, load_cube, search_items
-from pipeline.io.vector import file_checksum, read_layer
-from pipeline.plots import normalize_plots
+from pipeline.io.plot_input import read_plots
+from pipeline.io.sources import open_source
+from pipeline.io.stac import FetchReport, item_crs, load_cube, resolve_cache, search_items
+from pipeline.io.vector import file_checksum, read_vector
 from pipeline.series import extract_series
 from pipeline.tiles import plan_tiles
 from pipeline.zonal import coverage_weights
@@ -40,11 +42,12 @@ def plan_run(settings: Settings) -> list[str]:
     """Read and normalise the plots, find the imagery, plan tiles. Returns the tile ids."""
     t0 = time.perf_counter()
     work = work_dir(settings)
-    raw = read_layer(settings.plots.path, settings.plots.layer, settings.plots.encoding)
-    plots = normalize_plots(raw, settings.plots)
+    plot_input = read_plots(settings.plots, settings.layers.region)
+    plots = plot_input.plots
     has = ~(plots.geometry.isna() | plots.geometry.is_empty)
     if not has.any():
-        raise TushuError(f"{settings.plots.path}: no plot has a usable geometry")
+        names = ", ".join(str(f.path) for f in settings.plots.plot_files())
+        raise TushuError(f"{names}: no plot has a usable geometry")
     bbox = tuple(plots.geometry[has].to_crs(4326).total_bounds)
     items = search_items(settings.imagery, bbox)
     crs = settings.imagery.crs or item_crs(items)
@@ -54,6 +57,8 @@ def plan_run(settings: Settings) -> list[str]:
     plots["tile"] = tile_of
     work.mkdir(parents=True, exist_ok=True)
     plots.to_parquet(work / "plots.parquet", index=False)
+    write_table(plot_input.log.table(), Path(settings.output_dir) / "ingest_report.csv")
+    plot_record = plot_input.plan_record()
     for it in items:
         for asset in it.assets.values():
             asset.href = asset.get_absolute_href()
@@ -63,11 +68,7 @@ def plan_run(settings: Settings) -> list[str]:
         {
             "tiles": [{"tile_id": t.tile_id, "bbox": t.bbox, "n_plots": t.n_plots} for t in tiles],
             "crs": str(crs),
-            "plots": {
-                "path": str(settings.plots.path),
-                "sha256": file_checksum(settings.plots.path),
-            },
-            "column_mapping": settings.plots.columns.model_dump(),
+            **plot_record,
             "seconds": time.perf_counter() - t0,
         },
     )
@@ -88,6 +89,7 @@ def desk_run(settings: Settings) -> None:
             "skipped_checks": desk.skipped,
             "inputs": inputs,
             "thresholds": settings.desk.model_dump(),
+            "checks": desk.checks,
             "seconds": time.perf_counter() - t0,
         },
     )
@@ -95,19 +97,37 @@ def desk_run(settings: Settings) -> None:
 
 def _read_references(settings: Settings) -> tuple[ReferenceLayers, dict]:
     layers = settings.layers
-    read = {}
-    inputs = {}
-    for name in ("prior", "region", "restricted"):
-        src = getattr(layers, name)
-        if src is not None:
-            read[name] = read_layer(src.path, src.layer)
-            inputs[name] = {"path": str(src.path), "sha256": file_checksum(src.path)}
+    inputs: dict[str, list | dict] = {}
+
+    def read(name: str, src: LayerSource, k: int | None = None) -> Layer:
+        key = f"layers.{name}." if k is None else f"layers.{name}[{k}]."
+        frame, info = read_vector(src.path, src.layer, src.encoding, src.crs, key=key)
+        record = {"path": str(src.path), "sha256": file_checksum(src.path),
+                  "features": len(frame), "encoding": info.encoding, "crs": info.crs}  # fmt: skip
+        if isinstance(inputs.get(name), list):
+            inputs[name].append(record)
+        else:
+            inputs[name] = [record] if k is not None else record
+        return Layer(frame, src)
+
+    many = {}
+    for name in ("prior", "restricted"):
+        value = getattr(layers, name)
+        srcs = layers.prior_sources() if name == "prior" else layers.restricted_sources()
+        if isinstance(value, tuple):
+            inputs[name] = []
+            many[name] = tuple(read(name, s, k) for k, s in enumerate(srcs))
+        else:
+            many[name] = tuple(read(name, s) for s in srcs)
+    region = read("region", layers.region) if layers.region else None
+    towns = read("townships", layers.townships) if layers.townships else None
     refs = ReferenceLayers(
-        prior=read.get("prior"),
-        prior_source=layers.prior,
-        region=read.get("region"),
+        region=region.frame if region else None,
         region_source=layers.region,
-        restricted=read.get("restricted"),
+        townships=towns.frame if towns else None,
+        township_source=layers.townships,
+        priors=many["prior"],
+        restricteds=many["restricted"],
     )
     return refs, inputs
 
@@ -133,12 +153,25 @@ def extract_tile(settings: Settings, tile_id: str) -> None:
         for d in json.loads((work / "items.json").read_text(encoding="utf-8"))
     ]
     geobox = GeoBox.from_bbox(tile["bbox"], crs=plan["crs"], resolution=settings.imagery.resolution)
-    cube = load_cube(items, settings.imagery, geobox)
-    weights = coverage_weights(plots.geometry.to_crs(plan["crs"]).reset_index(drop=True), geobox)
+    source = open_source(settings.imagery)
+    cache = resolve_cache(settings.imagery, source, settings.output_dir, items)
+    report = FetchReport()
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
-    series, pixels = extract_series(
-        cube, weights, plots["row"].to_numpy(), years, settings.imagery, settings.evidence
-    )
+    if settings.imagery.source == "sentinelhub-statistical":
+        from pipeline.io.sources.statistical import plot_statistics
+
+        series, pixels = plot_statistics(
+            plots, items, settings.imagery, cache, report, settings.evidence
+        )
+        n_dates = int(series["date"].nunique()) if len(series) else 0
+    else:
+        cube = load_cube(items, settings.imagery, geobox, cache=cache, report=report, source=source)
+        geoms = plots.geometry.to_crs(plan["crs"]).reset_index(drop=True)
+        weights = coverage_weights(geoms, geobox)
+        series, pixels = extract_series(
+            cube, weights, plots["row"].to_numpy(), years, settings.imagery, settings.evidence
+        )
+        n_dates = int(cube.sizes["time"])
     out = work / "tiles" / tile_id
     write_table(series, out / "series.parquet")
     write_table(pixels, out / "pixels.parquet")
@@ -148,7 +181,8 @@ def extract_tile(settings: Settings, tile_id: str) -> None:
             "tile_id": tile_id,
             "n_plots": len(plots),
             "shape": list(geobox.shape),
-            "n_dates": int(cube.sizes["time"]),
+            "n_dates": n_dates,
+            "imagery": {"source": settings.imagery.source, **report.to_json()},
             "seconds": time.perf_counter() - t0,
         },
     )
@@ -203,6 +237,7 @@ def report_run(settings: Settings) -> gpd.GeoDataFrame:
             "settings": settings.model_dump(mode="json"),
             "inputs": {"plots": plan["plots"], **desk_meta["inputs"]},
             "column_mapping": plan["column_mapping"],
+            "ingest": plan.get("ingest", {}),
             "desk_thresholds": desk_meta["thresholds"],
             "skipped_checks": desk_meta["skipped_checks"],
             "imagery": {

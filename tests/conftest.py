@@ -22,3 +22,40 @@ def _guarded_connect(self, address):  # noqa: ANN001
 def block_network(monkeypatch):
     """Refuse every non-loopback connection, like torchgeo's download blocker."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """The tiny demo world (seed 3), generated once per session."""
+    from pipeline.demo import make_world
+
+    root = tmp_path_factory.mktemp("tiny-world")
+    make_world(root, preset="tiny", seed=3)
+    return root
+
+
+@pytest.fixture(scope="session")
+def standin(tiny_world):
+    """A loopback stand-in for the STAC API and Sentinel Hub serving the tiny world."""
+    from pipeline.testing.standin import StandIn
+
+    server = StandIn(tiny_world / "stac" / "catalog.json")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sh_env(monkeypatch, standin):
+    """Stand-in credentials in the environment; OAuth over plain http on the loopback only."""
+    from pipeline.io.sources.sentinelhub import reset_sessions
+    from pipeline.testing.standin import CLIENT_ID, CLIENT_SECRET
+
+    monkeypatch.setenv("SH_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("SH_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    reset_sessions()
+    standin.faults.clear()
+    yield standin
+    standin.faults.clear()
+    reset_sessions()

@@ -3,10 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pytest
 import shapely
 
 from pipeline.config import DeskChecks, LayerSource, PlotSource
 from pipeline.desk import ReferenceLayers, check_desk
+from pipeline.desk_refs import Layer
+from pipeline.errors import PlotDataError
 from pipeline.plots import normalize_plots
 from tests.synthetic import UTM, X0, Y0, plot_layer, square
 
@@ -120,3 +123,76 @@ def test_check_desk__null_and_invalid_geometry_rows_stay():
     t = check_desk(plots, ReferenceLayers(), DeskChecks()).table
     assert list(t.index) == [0, 1]
     assert t.loc[1, "desk_reasons"] == ["INVALID_GEOMETRY"]
+
+
+def test_check_desk__several_prior_layers_name_id_year_and_layer():
+    plots, refs = _world()
+    other = gpd.GeoDataFrame({"XBH": ["R7"]}, geometry=[square(205, -5, 130)], crs=UTM)
+    refs2 = ReferenceLayers(
+        priors=(
+            Layer(refs.prior, refs.prior_source),
+            Layer(other, LayerSource(path=Path("2019年.shp"), id_column="XBH", year=2019)),
+        )
+    )
+    result = check_desk(plots, refs2, DeskChecks())
+    t = result.table
+    assert t.loc[6, "prior_match"] == "Q1 (2020)" and t.loc[6, "prior_layer"] == "p"
+    assert t.loc[1, "prior_match"] == "R7 (2019)" and t.loc[1, "prior_layer"] == "2019年.shp"
+    assert result.checks["DUPLICATE_PRIOR"]["inputs"] == ["p", "2019年.shp"]
+    assert result.checks["DUPLICATE_PRIOR"]["n_flagged"] == 2
+
+
+def test_check_desk__restricted_layers_filtered_and_not_double_counted():
+    plots, _ = _world()
+    survey = gpd.GeoDataFrame(
+        {"DLBM": ["0101", "0301", "0103"]},
+        geometry=[square(1400, 0, 60), square(0, 0, 120), square(800, 0, 120)],
+        crs=UTM,
+    )
+    basic = gpd.GeoDataFrame({"类型": ["永久基本农田"]}, geometry=[square(1400, 0, 60)], crs=UTM)
+    src = LayerSource(
+        path=Path("三调.gpkg"), filter_column="DLBM", filter_values=("0101", "0102", "0103")
+    )
+    refs = ReferenceLayers(restricteds=(Layer(survey, src), Layer(basic, None)))
+    result = check_desk(plots, refs, DeskChecks())
+    t = result.table
+    assert abs(t.loc[8, "restricted_area_mu"] - 60 * 60 / 666.6667) < 0.01  # union, not sum
+    assert "三调.gpkg:" in t.loc[8, "restricted_with"]
+    assert t.loc[0, "restricted_area_mu"] == 0  # 0301 (forest land) is filtered out
+    assert "RESTRICTED_LAND" in t.loc[5, "desk_reasons"]
+    assert "DLBM starts with 0101/0102/0103" in result.checks["RESTRICTED_LAND"]["inputs"][0]
+
+
+def test_check_desk__restricted_filter_column_missing_names_the_fix():
+    plots, refs = _world()
+    src = LayerSource(path=Path("farm.gpkg"), filter_column="DLMC", filter_values=("01",))
+    with pytest.raises(PlotDataError, match=r"farm\.gpkg: filter_column 'DLMC'.*DLBM"):
+        check_desk(plots, ReferenceLayers(restricteds=(Layer(refs.restricted, src),)), DeskChecks())
+
+
+def test_check_desk__township_layer_and_actual_county():
+    plots, refs = _world()
+    plots.loc[1, "township"] = "夏阳乡"
+    towns = gpd.GeoDataFrame(
+        {"乡镇名": ["城关乡", "夏阳乡"]},
+        geometry=[shapely.box(X0 - 500, Y0 - 500, X0 + 150, Y0 + 2000),
+                  shapely.box(X0 + 150, Y0 - 500, X0 + 2000, Y0 + 2000)],
+        crs=UTM,
+    )  # fmt: skip
+    refs = ReferenceLayers(
+        region=refs.region,
+        region_source=refs.region_source,
+        townships=towns,
+        township_source=LayerSource(path=Path("t"), name_column="乡镇名"),
+    )
+    t = check_desk(plots, refs, DeskChecks()).table
+    assert t.loc[0, "township_share"] == 1.0 and t.loc[1, "township_share"] == 1.0
+    assert t.loc[2, "township_share"] == 0.0 and "OUTSIDE_REGION" in t.loc[2, "desk_reasons"]
+    assert t.loc[7, "region_actual"] == "清流县"
+
+
+def test_check_desk__county_name_without_suffix_matches():
+    plots, refs = _world()
+    plots.loc[0, "county"] = "明溪"
+    t = check_desk(plots, refs, DeskChecks()).table
+    assert t.loc[0, "region_share"] == 1.0

@@ -81,6 +81,9 @@ def test_demo__timeseries_summary_and_run_record(demo_run):
     assert run["imagery"]["item_ids"] and len(run["inputs"]["plots"]["sha256"]) == 64
     assert {"plan", "desk", "tiles", "evidence_and_decisions"} <= set(run["timings_s"])
     assert (out / "evaluation.json").is_file()
+    ingest = pd.read_csv(out / "ingest_report.csv", encoding="utf-8-sig")
+    assert set(ingest["row"]) <= set(res["row"]) and run["ingest"]["records"] == len(res)
+    assert (ingest["code"] == "GEOMETRY_EMPTY").any()
     assert "图数一致" in proc.stdout  # the county status table was printed
 
 

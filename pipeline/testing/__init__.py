@@ -1,0 +1,1 @@
+"""Test helpers that ship with the package (a loopback stand-in for the imagery services)."""

@@ -1,0 +1,1 @@
+"""Loopback stand-ins for the imagery services (see pipeline.testing.standin)."""
