@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.series import prep_windows, robust_top, seasonal_expectation
+from pipeline.series import fold_top2, prep_windows, robust_top, seasonal_expectation
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -144,24 +144,24 @@ def _prep_signals(N, B, valid, before, in_prep, dates):
     own baseline for the same time of year, and the number of window observations used."""
     n = N.shape[0]
     months = dates.month.to_numpy()
-    sums_n, sums_b, counts = np.zeros((12, n)), np.zeros((12, n)), np.zeros((12, n))
+    sums_n, sums_b = np.zeros((12, n)), np.zeros((12, n))
+    counts, counts_b = np.zeros((12, n)), np.zeros((12, n))
     base = valid & before
+    base_b = base & np.isfinite(B)  # no BSI for sensors without SWIR
     for m in range(12):
         cols = months == m + 1
         sums_n[m] = np.where(base[:, cols], N[:, cols], 0).sum(1)
-        sums_b[m] = np.where(base[:, cols], B[:, cols], 0).sum(1)
+        sums_b[m] = np.where(base_b[:, cols], B[:, cols], 0).sum(1)
         counts[m] = base[:, cols].sum(1)
+        counts_b[m] = base_b[:, cols].sum(1)
     drop, rise = np.full((2, n), np.nan), np.full((2, n), np.nan)
     n_prep = np.zeros(n, dtype=int)
     for t in range(N.shape[1]):
         exp_n = seasonal_expectation(sums_n, counts, int(months[t]))
-        exp_b = seasonal_expectation(sums_b, counts, int(months[t]))
+        exp_b = seasonal_expectation(sums_b, counts_b, int(months[t]))
         use = valid[:, t] & in_prep[:, t] & np.isfinite(exp_n)
-        for top, v in ((drop, exp_n - N[:, t]), (rise, B[:, t] - exp_b)):
-            v = np.where(use, v, np.nan)
-            hi1 = top[0].copy()
-            top[0] = np.fmax(hi1, v)
-            top[1] = np.where(v > hi1, hi1, np.fmax(top[1], v))
+        drop = fold_top2(drop, np.where(use, exp_n - N[:, t], np.nan))
+        rise = fold_top2(rise, np.where(use, B[:, t] - exp_b, np.nan))
         n_prep += use
     return robust_top(drop, n_prep), robust_top(rise, n_prep), n_prep
 

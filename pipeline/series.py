@@ -29,7 +29,8 @@ class PrepAccumulator:
 
     month_ndvi: np.ndarray  # (12, pairs) sums of baseline NDVI per calendar month
     month_bsi: np.ndarray  # (12, pairs)
-    month_n: np.ndarray  # (12, pairs) counts
+    month_n: np.ndarray  # (12, pairs) counts of baseline NDVI
+    month_bsi_n: np.ndarray  # (12, pairs) counts of baseline BSI (none for sensors w/o SWIR)
     drop: np.ndarray  # (2, pairs): the two largest NDVI drops below the baseline
     rise: np.ndarray  # (2, pairs): the two largest BSI rises above the baseline
     prep_n: np.ndarray  # (pairs,) clear observations in the window with a baseline
@@ -37,6 +38,7 @@ class PrepAccumulator:
     @classmethod
     def empty(cls, n: int) -> PrepAccumulator:
         return cls(
+            np.zeros((12, n)),
             np.zeros((12, n)),
             np.zeros((12, n)),
             np.zeros((12, n)),
@@ -78,7 +80,7 @@ def seasonal_expectation(sums: np.ndarray, counts: np.ndarray, month: int) -> np
         return np.where(total > 0, sums[idx].sum(0) / total, np.nan)
 
 
-def _top2(top: np.ndarray, v: np.ndarray) -> np.ndarray:
+def fold_top2(top: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Fold values ``v`` (NaN = none) into the two largest seen so far."""
     hi1, hi2 = top
     return np.stack([np.fmax(hi1, v), np.where(v > hi1, hi1, np.fmax(hi2, v))])
@@ -92,21 +94,27 @@ def update_prep(
     start: np.ndarray,
     end: np.ndarray,
 ) -> None:
-    """Fold one date's per-pair NDVI / BSI (NaN = not clear) into the accumulator."""
+    """Fold one date's per-pair NDVI / BSI (NaN = not clear) into the accumulator.
+
+    BSI is optional: a sensor without SWIR (GF-1/GF-6 WFV) gives NaN BSI and the test then
+    rests on NDVI alone.
+    """
     m = int(str(day)[5:7]) - 1
-    clear = np.isfinite(ndvi) & np.isfinite(bsi)
+    clear = np.isfinite(ndvi)
+    has_bsi = clear & np.isfinite(bsi)
     base = clear & (day < start)
     acc.month_ndvi[m] += np.where(base, ndvi, 0.0)
-    acc.month_bsi[m] += np.where(base, bsi, 0.0)
     acc.month_n[m] += base
+    acc.month_bsi[m] += np.where(base & has_bsi, bsi, 0.0)
+    acc.month_bsi_n[m] += base & has_bsi
     window = clear & (day >= start) & (day < end)
     if not window.any():
         return
     exp_ndvi = seasonal_expectation(acc.month_ndvi, acc.month_n, m + 1)
-    exp_bsi = seasonal_expectation(acc.month_bsi, acc.month_n, m + 1)
+    exp_bsi = seasonal_expectation(acc.month_bsi, acc.month_bsi_n, m + 1)
     window &= np.isfinite(exp_ndvi)
-    acc.drop = _top2(acc.drop, np.where(window, exp_ndvi - ndvi, np.nan))
-    acc.rise = _top2(acc.rise, np.where(window, bsi - exp_bsi, np.nan))
+    acc.drop = fold_top2(acc.drop, np.where(window, exp_ndvi - ndvi, np.nan))
+    acc.rise = fold_top2(acc.rise, np.where(window, bsi - exp_bsi, np.nan))
     acc.prep_n += window
 
 

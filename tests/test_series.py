@@ -70,3 +70,17 @@ def test_extract_series__date_chunking_does_not_change_results():
     )
     pd.testing.assert_frame_equal(s1, s2)
     pd.testing.assert_frame_equal(p1, p2)
+
+
+def test_extract_series__without_swir_the_ndvi_test_still_finds_planting():
+    """A 4-band sensor (GF-1/GF-6 WFV) has no SWIR: BSI is NaN, NDVI alone must do."""
+    cube, weights = _world()
+    for band in ("swir16", "swir22"):
+        cube[band] = cube[band].astype("float32") * np.nan
+        cube[band].attrs["missing"] = True
+    series, pixels = extract_series(
+        cube, weights, np.array([0, 1]), np.array([2022, 2022]), IMG, EV
+    )
+    shares = pixels.set_index("row")["planted_share"]
+    assert shares[0] > 0.95 and shares[1] < 0.05
+    assert series["bsi"].isna().all() and series["ndvi"].notna().any()
