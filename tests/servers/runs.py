@@ -9,17 +9,10 @@ import geopandas as gpd
 
 from pipeline import steps
 from pipeline.config import Imagery, Settings
+from pipeline.io.sources.stac import S2_BAND_CODES
 from pipeline.presets import demo_settings
 
-S2_BANDS = {
-    "blue": "B02",
-    "green": "B03",
-    "red": "B04",
-    "nir": "B08",
-    "swir16": "B11",
-    "swir22": "B12",
-    "scl": "SCL",
-}
+S2_BANDS = S2_BAND_CODES
 
 
 def settings_for(world: Path, out: Path, **imagery: object) -> Settings:

@@ -21,7 +21,8 @@ from pipeline.errors import ImageryError
 from pipeline.harmonize import Scaling, scene_scaling, to_cube_dn
 from pipeline.io.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
 
-_S2_CODES = {
+S2_BAND_CODES = {
+    # common band name -> Sentinel-2 band code (the asset keys of some catalogs)
     "blue": "B02",
     "green": "B03",
     "red": "B04",
@@ -40,14 +41,14 @@ PRESETS: dict[str, tuple[str, str, dict[str, str]]] = {
     "planetary-computer": (
         "https://planetarycomputer.microsoft.com/api/stac/v1",
         "sentinel-2-l2a",
-        dict(_S2_CODES),
+        dict(S2_BAND_CODES),
     ),
     "cdse": (
         "https://stac.dataspace.copernicus.eu/v1",
         "sentinel-2-l2a",
         {
             b: f"{code}_{'10m' if b in ('blue', 'green', 'red', 'nir') else '20m'}"
-            for b, code in _S2_CODES.items()
+            for b, code in S2_BAND_CODES.items()
         },
     ),
 }
