@@ -132,12 +132,6 @@ def _read_references(settings: Settings) -> tuple[ReferenceLayers, dict]:
     return refs, inputs
 
 
-def tile_ids(settings: Settings) -> list[str]:
-    """The tile ids a finished :func:`plan_run` wrote."""
-    plan = json.loads((work_dir(settings) / "plan.json").read_text(encoding="utf-8"))
-    return [t["tile_id"] for t in plan["tiles"]]
-
-
 def extract_tile(settings: Settings, tile_id: str) -> None:
     """Load one tile's imagery lazily and write its plots' series and planted shares."""
     t0 = time.perf_counter()

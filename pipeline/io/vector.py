@@ -88,13 +88,6 @@ def read_vector(
     return gdf.reset_index(drop=True), info
 
 
-def read_layer(
-    path: Path, layer: str | None = None, encoding: str | None = None, crs: str | None = None
-) -> gpd.GeoDataFrame:
-    """Read one vector layer (any format) with every attribute; see :func:`read_vector`."""
-    return read_vector(path, layer, encoding, crs, key="layers.<name>.")[0]
-
-
 def list_layer_names(path: Path) -> list[str]:
     """Names of the layers a file holds (several in a GeoPackage or FileGDB)."""
     try:
