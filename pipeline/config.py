@@ -32,7 +32,7 @@ class ColumnMap(_Frozen):
     """Which source column holds each claim; ``None`` means the layer has no such field.
 
     A name left at its default that the layer lacks is looked up in the alias table
-    (``pipeline/fields.py``); a name set to anything else must exist in the layer.
+    (``pipeline/plots/fields.py``); a name set to anything else must exist in the layer.
     """
 
     plot_id: str | None = "图斑编号"

@@ -18,10 +18,10 @@ import numpy as np
 import shapely
 
 from pipeline.config import DeskChecks, LayerSource, PlotSource
-from pipeline.desk import ReferenceLayers, check_desk
-from pipeline.desk_refs import Layer
-from pipeline.io.plot_input import read_plots
-from pipeline.io.vector import read_vector
+from pipeline.desk.checks import ReferenceLayers, check_desk
+from pipeline.desk.layers import Layer
+from pipeline.plots.read import read_plots
+from pipeline.plots.vector import read_vector
 
 UTM = "EPSG:32650"
 X0, Y0 = 500_000.0, 2_900_000.0

@@ -16,8 +16,8 @@ import dask, dask.array as da, geopandas as gpd, numpy as np, pandas as pd, shap
 from datetime import date
 from odc.geo.geobox import GeoBox
 from pipeline.config import Evidence, Imagery
-from pipeline.series import extract_series
-from pipeline.zonal import coverage_weights
+from pipeline.imagery.series import extract_series
+from pipeline.imagery.zonal import coverage_weights
 
 n_dates, side = int(sys.argv[1]), 256
 x0, y0 = 560000.0, 2930000.0

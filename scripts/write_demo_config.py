@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from pipeline.config import dump_settings, json_schema
-from pipeline.presets import demo_settings
+from pipeline.demo.settings import demo_settings
 
 HEADER = """\
 # Tushu run configuration for the built-in demo world (what `tushu demo` runs).

@@ -48,7 +48,7 @@ def standin(tiny_world):
 @pytest.fixture
 def sh_env(monkeypatch, standin):
     """Stand-in credentials in the environment; OAuth over plain http on the loopback only."""
-    from pipeline.io.sources.sentinelhub import reset_sessions
+    from pipeline.imagery.sources.sentinelhub import reset_sessions
     from pipeline.testing.standin import CLIENT_ID, CLIENT_SECRET
 
     monkeypatch.setenv("SH_CLIENT_ID", CLIENT_ID)
@@ -59,3 +59,11 @@ def sh_env(monkeypatch, standin):
     yield standin
     standin.faults.clear()
     reset_sessions()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests under tests/integration/ carry the ``integration`` marker (``-m "not integration"``
+    runs the fast unit tests alone)."""
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from pipeline import steps
 from pipeline.config import Imagery, Settings
-from pipeline.io.sources.stac import S2_BAND_CODES
-from pipeline.presets import demo_settings
+from pipeline.demo.settings import demo_settings
+from pipeline.imagery.sources.stac import S2_BAND_CODES
+from pipeline.workflow import steps
 
 S2_BANDS = S2_BAND_CODES
 

@@ -1,0 +1,189 @@
+"""Per-plot time series and per-pixel site-preparation evidence for one tile.
+
+The cube is walked date chunk by date chunk, so memory is bounded by (chunk × tile) and the
+per-pixel accumulators (one value per plot–cell pair), whatever the number of dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from pipeline.config import Evidence, Imagery
+from pipeline.imagery.masks import INDICES, compute_indices, mask_clouds
+from pipeline.imagery.zonal import CoverageWeights, zonal_means
+
+
+@dataclass
+class PrepAccumulator:
+    """Running per-pair statistics: baseline monthly sums, then deviations in the prep window.
+
+    Dates must arrive in time order: the baseline (before the window) is complete when the
+    window starts, so each window observation is compared with the pair's own baseline for
+    the same time of year.
+    """
+
+    month_ndvi: np.ndarray  # (12, pairs) sums of baseline NDVI per calendar month
+    month_bsi: np.ndarray  # (12, pairs)
+    month_n: np.ndarray  # (12, pairs) counts of baseline NDVI
+    month_bsi_n: np.ndarray  # (12, pairs) counts of baseline BSI (none for sensors w/o SWIR)
+    drop: np.ndarray  # (2, pairs): the two largest NDVI drops below the baseline
+    rise: np.ndarray  # (2, pairs): the two largest BSI rises above the baseline
+    prep_n: np.ndarray  # (pairs,) clear observations in the window with a baseline
+
+    @classmethod
+    def empty(cls, n: int) -> PrepAccumulator:
+        return cls(
+            np.zeros((12, n)),
+            np.zeros((12, n)),
+            np.zeros((12, n)),
+            np.zeros((12, n)),
+            np.full((2, n), np.nan),
+            np.full((2, n), np.nan),
+            np.zeros(n, np.int32),
+        )
+
+    @property
+    def base_n(self) -> np.ndarray:
+        return self.month_n.sum(0)
+
+
+def prep_windows(years: np.ndarray, ev: Evidence) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) of the site-preparation window per planting year.
+
+    The window runs from ``prep_start_month`` of Y−1 to the end of ``prep_end_month`` of Y
+    (site preparation, planting and the first growing season); the baseline is everything
+    before its start. Missing years (0) give NaT.
+    """
+    starts = np.full(len(years), np.datetime64("NaT"), dtype="datetime64[D]")
+    ends = starts.copy()
+    for y in {int(v) for v in years if v > 0}:
+        end_y, end_m = (y, ev.prep_end_month + 1) if ev.prep_end_month < 12 else (y + 1, 1)
+        sel = years == y
+        starts[sel] = np.datetime64(date(y - 1, ev.prep_start_month, 1))
+        ends[sel] = np.datetime64(date(end_y, end_m, 1))
+    return starts, ends
+
+
+def seasonal_expectation(sums: np.ndarray, counts: np.ndarray, month: int) -> np.ndarray:
+    """Baseline mean for calendar ``month`` (1–12) from monthly sums, pooling ±1 month.
+
+    ``sums``/``counts``: (12, n). NaN where none of the three months has a baseline value.
+    """
+    idx = [(month - 2) % 12, month - 1, month % 12]
+    total = counts[idx].sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, sums[idx].sum(0) / total, np.nan)
+
+
+def fold_top2(top: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Fold values ``v`` (NaN = none) into the two largest seen so far."""
+    hi1, hi2 = top
+    return np.stack([np.fmax(hi1, v), np.where(v > hi1, hi1, np.fmax(hi2, v))])
+
+
+def update_prep(
+    acc: PrepAccumulator,
+    day: np.datetime64,
+    ndvi: np.ndarray,
+    bsi: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> None:
+    """Fold one date's per-pair NDVI / BSI (NaN = not clear) into the accumulator.
+
+    BSI is optional: a sensor without SWIR (GF-1/GF-6 WFV) gives NaN BSI and the test then
+    rests on NDVI alone.
+    """
+    m = int(str(day)[5:7]) - 1
+    clear = np.isfinite(ndvi)
+    has_bsi = clear & np.isfinite(bsi)
+    base = clear & (day < start)
+    acc.month_ndvi[m] += np.where(base, ndvi, 0.0)
+    acc.month_n[m] += base
+    acc.month_bsi[m] += np.where(base & has_bsi, bsi, 0.0)
+    acc.month_bsi_n[m] += base & has_bsi
+    window = clear & (day >= start) & (day < end)
+    if not window.any():
+        return
+    exp_ndvi = seasonal_expectation(acc.month_ndvi, acc.month_n, m + 1)
+    exp_bsi = seasonal_expectation(acc.month_bsi, acc.month_bsi_n, m + 1)
+    window &= np.isfinite(exp_ndvi)
+    acc.drop = fold_top2(acc.drop, np.where(window, exp_ndvi - ndvi, np.nan))
+    acc.rise = fold_top2(acc.rise, np.where(window, bsi - exp_bsi, np.nan))
+    acc.prep_n += window
+
+
+def robust_top(top: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The second-largest value where there are ≥ 3 observations, else the largest."""
+    return np.where(n >= 3, top[1], top[0])
+
+
+def planted_shares(acc: PrepAccumulator, weights: CoverageWeights, ev: Evidence) -> pd.DataFrame:
+    """Per plot: share of its (data-covered) area whose pixels show site preparation.
+
+    A pixel shows preparation when, in the prep window, NDVI falls ``prep_ndvi_drop`` below
+    its own baseline for the same time of year, or BSI rises ``prep_bsi_rise`` above it.
+    """
+    has = (acc.base_n >= 2) & (acc.prep_n >= 1)
+    planted = has & (
+        (robust_top(acc.drop, acc.prep_n) >= ev.prep_ndvi_drop)
+        | (robust_top(acc.rise, acc.prep_n) >= ev.prep_bsi_rise)
+    )
+    w = weights.coverage
+    n = weights.n_plots
+    total = np.bincount(weights.plot, w, minlength=n)
+    with_data = np.bincount(weights.plot, w * has, minlength=n)
+    planted_w = np.bincount(weights.plot, w * planted, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame(
+            {
+                "n_pixels": total,
+                "data_share": np.where(total > 0, with_data / total, 0.0),
+                "planted_share": np.where(with_data > 0, planted_w / with_data, np.nan),
+            }
+        )
+
+
+def extract_series(
+    raw: xr.Dataset,
+    weights: CoverageWeights,
+    rows: np.ndarray,
+    years: np.ndarray,
+    imagery: Imagery,
+    ev: Evidence,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time series per plot and date, and per-plot planted shares, for one tile.
+
+    ``raw``: lazy DN cube (time, y, x) on the weights' grid; ``rows``/``years``: the plots'
+    row ids and claimed planting years (0 when unknown), in the weights' plot order. Returns
+    (series with columns row, date, ndvi, ndmi, bsi, clear_share; pixel evidence per row).
+    """
+    start, end = prep_windows(years, ev)
+    pair_start, pair_end = start[weights.plot], end[weights.plot]
+    acc = PrepAccumulator.empty(len(weights.plot))
+    frames = []
+    n_time = raw.sizes["time"]
+    for a in range(0, n_time, imagery.date_chunk):
+        chunk = raw.isel(time=slice(a, a + imagery.date_chunk))
+        idx = compute_indices(mask_clouds(chunk, imagery)).compute()
+        days = idx["time"].values.astype("datetime64[D]")
+        out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}
+        arrays = {}
+        for name in INDICES:
+            arr = idx[name].values
+            arrays[name] = arr.reshape(len(days), -1)[:, weights.cell]
+            mean, share = zonal_means(arr, weights)
+            out[name] = mean.ravel().astype("float32")
+        out["clear_share"] = share.ravel().astype("float32")
+        frames.append(pd.DataFrame(out))
+        for t, day in enumerate(days):
+            update_prep(acc, day, arrays["ndvi"][t], arrays["bsi"][t], pair_start, pair_end)
+    series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    pixels = planted_shares(acc, weights, ev)
+    pixels.insert(0, "row", rows)
+    return series, pixels

@@ -1,0 +1,219 @@
+"""Local-files source: a folder of GeoTIFF / COG scenes from any sensor, described by a YAML.
+
+Example ``scenes.yaml`` (one 4-band file per scene, GF-1 WFV style)::
+
+    sensor: GF-1 WFV
+    pattern: "GF1_WFV_{date:%Y%m%d}.tif"
+    bands: [blue, green, red, nir]      # band order in the file
+    scale: 0.0001
+    nodata: 0
+    mask: {file: "GF1_WFV_{date:%Y%m%d}_cloud.tif", classes: [1, 2]}
+
+or one file per band (Sentinel-2 style): ``pattern: "S2_{date:%Y%m%d}_{band}.tif"`` with
+``bands: {blue: B02, ..., scl: SCL}`` (common name -> the ``{band}`` text) and
+``mask: {band: scl}`` (no ``classes``: an SCL band, masked by ``imagery.scl_mask_classes``).
+Scale / offset / nodata default to the files' own metadata. Bands a sensor lacks are NaN.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pystac
+import rasterio
+import yaml
+from odc.geo.geobox import GeoBox
+from pydantic import BaseModel, ConfigDict, ValidationError
+from rasterio.warp import Resampling, reproject, transform_bounds
+
+from pipeline.config import Imagery
+from pipeline.errors import ImageryError
+from pipeline.imagery.harmonize import Scaling, to_cube_dn
+from pipeline.imagery.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
+
+# SCL values standing in for a binary cloud mask: 9 = cloud (masked by default), 4 = clear.
+_CLOUD, _CLEAR = 9, 4
+
+
+class MaskSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    band: str | None = None
+    file: str | None = None
+    classes: tuple[int, ...] | None = None
+
+
+class SceneSpec(BaseModel):
+    """The ``scenes.yaml`` of a local folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sensor: str = "unknown"
+    pattern: str
+    bands: list[str] | dict[str, str]
+    scale: float | None = None
+    offset: float | None = None
+    nodata: float | None = None
+    crs: str | None = None
+    mask: MaskSpec | None = None
+
+
+def read_spec(path: Path) -> SceneSpec:
+    """Validate a scenes YAML; errors name the file and the key."""
+    if not path.is_file():
+        raise ImageryError(f"{path} not found; set imagery.local.description (or add scenes.yaml)")
+    try:
+        return SceneSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as err:
+        keys = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise ImageryError(f"{path}: {keys}") from None
+
+
+def pattern_regex(pattern: str, band_texts: list[str] | None) -> re.Pattern:
+    """Regex for a filename pattern with ``{date:<strftime>}`` and optionally ``{band}``.
+
+    Hand-written (a few lines) rather than a parsing dependency: only these two fields exist.
+    """
+    out, pos = "", 0
+    for m in re.finditer(r"\{(date):([^}]+)\}|\{(band)\}", pattern):
+        out += re.escape(pattern[pos : m.start()])
+        if m.group(1):
+            fmt = re.sub(r"%[Yy]", r"\\d{4}", re.escape(m.group(2)))
+            fmt = re.sub(r"%[mdHMSj]", r"\\d{2,3}", fmt)
+            out += f"(?P<date>{fmt})"
+        else:
+            alts = "|".join(re.escape(b) for b in band_texts or [])
+            out += f"(?P<band>{alts})"
+        pos = m.end()
+    return re.compile(out + re.escape(pattern[pos:]) + "$")
+
+
+class LocalSource:
+    """Scenes from files; each date becomes a STAC item whose assets are the files."""
+
+    remote = False
+
+    def __init__(self, imagery: Imagery):
+        assert imagery.local is not None
+        self.imagery = imagery
+        self.folder = Path(imagery.local.path)
+        self.spec = read_spec(Path(imagery.local.description or self.folder / "scenes.yaml"))
+        self.name = f"local:{self.folder.resolve()}"
+        names = self.spec.bands if isinstance(self.spec.bands, list) else list(self.spec.bands)
+        self.missing_bands = tuple(b for b in CUBE_BANDS[:-1] if b not in names)
+        m = re.search(r"\{date:([^}]+)\}", self.spec.pattern)
+        if m is None:
+            raise ImageryError(f"{self.folder}: scenes pattern needs a {{date:%Y%m%d}} field")
+        self.date_format = m.group(1)
+
+    def _band_texts(self) -> dict[str, str] | None:
+        return self.spec.bands if isinstance(self.spec.bands, dict) else None
+
+    def find_items(self, bbox_lonlat, start: date, end: date) -> list[pystac.Item]:
+        per_band = self._band_texts()
+        rx = pattern_regex(self.spec.pattern, list(per_band.values()) if per_band else None)
+        scenes: dict[date, dict[str, Path]] = {}
+        for path in sorted(self.folder.rglob("*")):
+            m = rx.match(path.relative_to(self.folder).as_posix())
+            if m is None:
+                continue
+            day = datetime.strptime(m.group("date"), self.date_format).date()
+            if start <= day <= end:
+                key = m.groupdict().get("band") or "data"
+                scenes.setdefault(day, {})[key] = path
+        items = [self._item(day, files) for day, files in sorted(scenes.items())]
+        items = [it for it in items if intersects(it.bbox, bbox_lonlat)]
+        if not items:
+            raise no_scene_error(str(self.folder), bbox_lonlat, self.imagery)
+        return items
+
+    def _item(self, day: date, files: dict[str, Path]) -> pystac.Item:
+        first = next(iter(files.values()))
+        with rasterio.open(first) as ds:
+            crs = self.spec.crs or ds.crs
+            bbox = list(transform_bounds(crs, "EPSG:4326", *ds.bounds))
+        when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        geom = {
+            "type": "Polygon",
+            "coordinates": [[[bbox[0], bbox[1]], [bbox[2], bbox[1]], [bbox[2], bbox[3]],
+                             [bbox[0], bbox[3]], [bbox[0], bbox[1]]]],
+        }  # fmt: skip
+        props = {"tushu:sensor": self.spec.sensor, "proj:code": str(crs)}
+        item = pystac.Item(f"{self.spec.sensor}_{day:%Y%m%d}", geom, bbox, when, props)
+        for key, path in files.items():
+            item.add_asset(key, pystac.Asset(href=str(path.resolve()), roles=["data"]))
+        if self.spec.mask and self.spec.mask.file:
+            mask = self.folder / _fill_date(self.spec.mask.file, day)
+            if mask.is_file():
+                item.add_asset("mask", pystac.Asset(href=str(mask.resolve()), roles=["cloud"]))
+        return item
+
+    def _locate(self, item: pystac.Item, band: str) -> tuple[str, int] | None:
+        """(file, 1-based band index) holding a common band name, or None."""
+        per_band = self._band_texts()
+        if per_band is not None:
+            text = per_band.get(band)
+            asset = item.assets.get(text) if text else None
+            return (asset.href, 1) if asset else None
+        if band in self.spec.bands:
+            return item.assets["data"].href, self.spec.bands.index(band) + 1
+        return None
+
+    def read_date(self, items: list[pystac.Item], geobox: GeoBox) -> np.ndarray:
+        return fuse_first([self._read_item(it, geobox) for it in items])
+
+    def _read_item(self, item: pystac.Item, geobox: GeoBox) -> np.ndarray:
+        img = self.imagery
+        cube = Scaling(img.scale, img.offset, None)
+        out = np.full((len(CUBE_BANDS), *geobox.shape), np.nan, dtype="float32")
+        for i, band in enumerate(CUBE_BANDS[:-1]):
+            where = self._locate(item, band)
+            if where is not None:
+                data, own = self._warp(*where, geobox, Resampling.bilinear)
+                out[i] = to_cube_dn(data, own, cube)
+        out[-1] = self._read_mask(item, geobox, out)
+        return out
+
+    def _warp(self, href: str, index: int, geobox: GeoBox, resampling: Resampling):
+        with rasterio.open(href) as ds:
+            nodata = self.spec.nodata if self.spec.nodata is not None else ds.nodata
+            own = Scaling(
+                self.spec.scale if self.spec.scale is not None else ds.scales[index - 1],
+                self.spec.offset if self.spec.offset is not None else ds.offsets[index - 1],
+                nodata,
+            )
+            dst = np.full(geobox.shape, np.nan, dtype="float32")
+            reproject(
+                rasterio.band(ds, index),
+                dst,
+                src_crs=self.spec.crs or ds.crs,
+                src_nodata=nodata,
+                dst_transform=geobox.affine,
+                dst_crs=str(geobox.crs),
+                dst_nodata=np.nan,
+                resampling=resampling,
+            )
+        return dst, Scaling(own.scale, own.offset, None)
+
+    def _read_mask(self, item: pystac.Item, geobox: GeoBox, bands: np.ndarray) -> np.ndarray:
+        """SCL values (passed through) or a binary mask recoded as 9 (cloud) / 4 (clear)."""
+        spec = self.spec.mask
+        no_data = np.all(np.isnan(bands[:-1]), axis=0)
+        if spec is None:
+            return np.where(no_data, np.nan, _CLEAR).astype("float32")
+        where = self._locate(item, spec.band) if spec.band else None
+        if spec.file and "mask" in item.assets:
+            where = (item.assets["mask"].href, 1)
+        if where is None:
+            return np.where(no_data, np.nan, _CLEAR).astype("float32")
+        data, _ = self._warp(*where, geobox, Resampling.nearest)
+        if spec.classes is None:
+            return data
+        coded = np.where(np.isin(data, spec.classes), _CLOUD, _CLEAR).astype("float32")
+        coded[no_data] = np.nan
+        return coded
+
+
+def _fill_date(pattern: str, day: date) -> str:
+    return re.sub(r"\{date:([^}]+)\}", lambda m: day.strftime(m.group(1)), pattern)

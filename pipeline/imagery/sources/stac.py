@@ -1,0 +1,240 @@
+"""STAC source: a static catalog on disk or any STAC API (pystac-client), read with odc-stac.
+
+Presets fill in the API URL, collection and asset keys of Earth Search, Microsoft Planetary
+Computer (asset URLs signed with the ``planetary-computer`` package at read time, so
+expired signatures are never stored) and the Copernicus Data Space Ecosystem.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pystac
+from odc.geo.geobox import GeoBox
+from urllib3.util.retry import Retry
+
+from pipeline.config import Imagery
+from pipeline.errors import ImageryError
+from pipeline.imagery.harmonize import Scaling, scene_scaling, to_cube_dn
+from pipeline.imagery.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
+
+S2_BAND_CODES = {
+    # common band name -> Sentinel-2 band code (the asset keys of some catalogs)
+    "blue": "B02",
+    "green": "B03",
+    "red": "B04",
+    "nir": "B08",
+    "swir16": "B11",
+    "swir22": "B12",
+    "scl": "SCL",
+}
+#: preset -> (STAC API URL, collection, common band name -> asset key)
+PRESETS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "earth-search": (
+        "https://earth-search.aws.element84.com/v1",
+        "sentinel-2-l2a",
+        {b: b for b in CUBE_BANDS},
+    ),
+    "planetary-computer": (
+        "https://planetarycomputer.microsoft.com/api/stac/v1",
+        "sentinel-2-l2a",
+        dict(S2_BAND_CODES),
+    ),
+    "cdse": (
+        "https://stac.dataspace.copernicus.eu/v1",
+        "sentinel-2-l2a",
+        {
+            b: f"{code}_{'10m' if b in ('blue', 'green', 'red', 'nir') else '20m'}"
+            for b, code in S2_BAND_CODES.items()
+        },
+    ),
+}
+RETRY_STATUS = (429, 500, 502, 503, 504)
+
+
+def band_assets(imagery: Imagery) -> dict[str, str]:
+    """Common band name -> asset key: the preset's, overridden by keys set in imagery.bands."""
+    mapping = imagery.bands.model_dump()
+    if imagery.stac.preset is None:
+        return mapping
+    preset = dict(PRESETS[imagery.stac.preset][2])
+    preset.update({k: mapping[k] for k in imagery.bands.model_fields_set})
+    return preset
+
+
+class StacSource:
+    """Static catalog or STAC API; odc-stac loads each scene on the tile's grid."""
+
+    def __init__(self, imagery: Imagery):
+        self.imagery = imagery
+        preset = PRESETS.get(imagery.stac.preset or "")
+        self.catalog = imagery.catalog or (preset[0] if preset else "")
+        self.collection = imagery.collection or (preset[1] if preset else None)
+        self.assets = band_assets(imagery)
+        self.sign = imagery.stac.preset == "planetary-computer"
+        self.name = f"stac:{self.catalog}:{self.collection}"
+        self.remote = _is_url(self.catalog)
+        self._configured = False
+
+    def find_items(self, bbox_lonlat, start: date, end: date) -> list[pystac.Item]:
+        t0 = datetime.combine(start, time.min, tzinfo=UTC)
+        t1 = datetime.combine(end, time.max, tzinfo=UTC)
+        if _is_url(self.catalog):
+            items = self._search_api(bbox_lonlat, t0, t1)
+        else:
+            items = _walk_static(Path(self.catalog), self.collection)
+        picked = [
+            it
+            for it in items
+            if _in_time(it, t0, t1)
+            and intersects(it.bbox, bbox_lonlat)
+            and it.properties.get("eo:cloud_cover", 0.0) <= self.imagery.max_cloud_cover
+        ]
+        if not picked:
+            raise no_scene_error(self.catalog, bbox_lonlat, self.imagery)
+        for it in picked:
+            for asset in it.assets.values():
+                asset.href = asset.get_absolute_href() or asset.href
+        if any(_is_url(a.href) for it in picked[:1] for a in it.assets.values()):
+            self.remote = True
+        return sorted(picked, key=lambda it: (it.datetime, it.id))
+
+    def _search_api(self, bbox, t0: datetime, t1: datetime) -> list[pystac.Item]:
+        from pystac_client import Client
+        from pystac_client.stac_api_io import StacApiIO
+
+        r = self.imagery.retry
+        stac_io = StacApiIO(
+            timeout=r.timeout_s,
+            max_retries=Retry(
+                total=r.attempts,
+                backoff_factor=r.backoff_s,
+                status_forcelist=RETRY_STATUS,
+                allowed_methods=None,
+                respect_retry_after_header=True,
+            ),
+        )
+        try:
+            client = Client.open(self.catalog, stac_io=stac_io)
+            search = client.search(
+                collections=[self.collection] if self.collection else None,
+                bbox=bbox,
+                datetime=(t0, t1),
+            )
+            return list(search.items())
+        except Exception as err:  # noqa: BLE001 - network and API errors
+            raise ImageryError(
+                f"STAC search at {self.catalog} failed after {r.attempts} attempts: {err}; "
+                "check imagery.catalog (or imagery.stac.preset) and the network"
+            ) from None
+
+    def _configure_gdal(self) -> None:
+        import odc.stac
+
+        if not self._configured:
+            r = self.imagery.retry
+            odc.stac.configure_rio(
+                cloud_defaults=True,
+                GDAL_HTTP_MAX_RETRY=str(r.attempts),
+                GDAL_HTTP_RETRY_DELAY=str(max(r.backoff_s, 0.1)),
+                GDAL_HTTP_TIMEOUT=str(int(r.timeout_s)),
+            )
+            self._configured = True
+
+    def read_date(self, items: list[pystac.Item], geobox: GeoBox) -> np.ndarray:
+        """Each item loaded by odc-stac and harmonised on its own, then fused."""
+        self._configure_gdal()
+        try:
+            return self._read(items, geobox)
+        except Exception:
+            clear_gdal_http_cache()  # a retry must not re-read a truncated piece from the cache
+            raise
+
+    def _read(self, items: list[pystac.Item], geobox: GeoBox) -> np.ndarray:
+        import odc.stac
+
+        keys = [self.assets[b] for b in CUBE_BANDS]
+        stack = []
+        for item in items:
+            if self.sign:
+                import planetary_computer
+
+                item = planetary_computer.sign(item)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = odc.stac.load(
+                    [item],
+                    bands=keys,
+                    geobox=geobox,
+                    resampling={self.assets["scl"]: "nearest", "*": "bilinear"},
+                    fail_on_error=True,
+                )
+            stack.append(self._harmonise(item, ds))
+        return fuse_first(stack)
+
+    def _harmonise(self, item: pystac.Item, ds) -> np.ndarray:
+        img = self.imagery
+        cube = Scaling(img.scale, img.offset, None)
+        default = Scaling(img.scale, img.offset, img.nodata)
+        out = []
+        for band in CUBE_BANDS:
+            key = self.assets[band]
+            bands = item.assets[key].extra_fields.get("raster:bands") or [None]
+            own = scene_scaling(item.properties, bands[0], default, img.harmonize, band != "scl")
+            if band == "scl":
+                own = Scaling(1.0, 0.0, own.nodata)
+                out.append(to_cube_dn(ds[key].values[0], own, Scaling(1.0, 0.0, None)))
+            else:
+                out.append(to_cube_dn(ds[key].values[0], own, cube))
+        return np.stack(out)
+
+
+def _is_url(text: str) -> bool:
+    return str(text).startswith(("http://", "https://"))
+
+
+def _walk_static(path: Path, collection: str | None) -> list[pystac.Item]:
+    if not path.is_file():
+        raise ImageryError(f"STAC catalog {path} not found; set imagery.catalog to a catalog.json")
+    try:
+        root = pystac.read_file(str(path.resolve()))
+    except Exception as err:  # noqa: BLE001 - pystac raises several kinds
+        raise ImageryError(f"{path} is not a readable STAC catalog ({err})") from None
+    items = list(root.get_items(recursive=True))
+    if collection is not None:
+        items = [it for it in items if it.collection_id == collection]
+    return items
+
+
+def _in_time(item: pystac.Item, start: datetime, end: datetime) -> bool:
+    when = item.datetime
+    if when is None:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return start <= when <= end
+
+
+def clear_gdal_http_cache() -> None:
+    """Forget GDAL's /vsicurl/ caches (file sizes, blocks), so that a retry downloads again a
+    piece that arrived truncated. rasterio has no binding for ``VSICurlClearCache``; call it in
+    the libgdal rasterio loaded (best effort: without it the retry may fail, and the date is
+    then skipped and fetched on the next run)."""
+    import ctypes
+    import ctypes.util
+    import glob
+    import os
+
+    import rasterio
+
+    libs = glob.glob(
+        os.path.join(os.path.dirname(rasterio.__file__), "..", "rasterio.libs", "libgdal*")
+    )
+    try:
+        lib = ctypes.CDLL(libs[0] if libs else ctypes.util.find_library("gdal"))
+        lib.VSICurlClearCache()
+    except (OSError, AttributeError, TypeError):
+        pass

@@ -1,0 +1,212 @@
+"""Read each plot's time series as evidence, relative to its claimed planting year and its peers.
+
+Input: the long series (row, date, ndvi, ndmi, bsi, clear_share), the per-pixel planted shares
+and the plot table. Output: one row of metrics per plot. Plots of the same planting year that
+show full site preparation and no forest baseline are the *peers*; their per-date median NDVI
+removes the season from loss detection and their dry-season NDVI is the survival yardstick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Evidence
+from pipeline.imagery.series import fold_top2, prep_windows, robust_top, seasonal_expectation
+
+EVIDENCE_COLUMNS = (
+    "n_clear_obs",
+    "n_baseline_obs",
+    "n_prep_obs",
+    "baseline_winter_ndvi",
+    "baseline_summer_ndvi",
+    "prep_ndvi_drop",
+    "prep_bsi_rise",
+    "planted_share",
+    "data_share",
+    "winter_ndvi_last",
+    "winter_gap_peers",
+    "years_observed",
+    "loss_drop",
+    "loss_date",
+)
+
+
+def clean_observations(series: pd.DataFrame, ev: Evidence) -> pd.DataFrame:
+    """Keep clear observations, then drop isolated NDVI dips (missed cloud / shadow edges).
+
+    An observation is a dip when it lies ``spike_ndvi`` below both neighbours and both are
+    within ``spike_max_gap_days``. Returns the kept rows sorted by (row, date).
+    """
+    obs = series[(series["clear_share"] >= ev.min_clear_share) & series["ndvi"].notna()]
+    obs = obs.sort_values(["row", "date"]).reset_index(drop=True)
+    same_prev = obs["row"].eq(obs["row"].shift(1))
+    same_next = obs["row"].eq(obs["row"].shift(-1))
+    gap_prev = (obs["date"] - obs["date"].shift(1)).dt.days
+    gap_next = (obs["date"].shift(-1) - obs["date"]).dt.days
+    dip = (
+        same_prev
+        & same_next
+        & (gap_prev <= ev.spike_max_gap_days)
+        & (gap_next <= ev.spike_max_gap_days)
+        & (obs["ndvi"] < obs["ndvi"].shift(1) - ev.spike_ndvi)
+        & (obs["ndvi"] < obs["ndvi"].shift(-1) - ev.spike_ndvi)
+    )
+    return obs[~dip].reset_index(drop=True)
+
+
+def _wide(obs: pd.DataFrame, rows: np.ndarray, column: str) -> pd.DataFrame:
+    return obs.pivot_table(index="row", columns="date", values=column, aggfunc="first").reindex(
+        rows
+    )
+
+
+def _winter_label(dates: pd.DatetimeIndex, ev: Evidence) -> np.ndarray:
+    """Dry-season label per date: the year of its January; 0 outside the winter months."""
+    in_winter = np.isin(dates.month, ev.winter_months)
+    return np.where(in_winter, dates.year + (dates.month >= 7), 0)
+
+
+def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(a, axis=axis)
+
+
+def compute_evidence(
+    plots: pd.DataFrame, series: pd.DataFrame, pixels: pd.DataFrame, ev: Evidence
+) -> pd.DataFrame:
+    """Evidence metrics per plot (index = ``row``; NaN where a metric could not be computed).
+
+    ``plots`` needs ``row``, ``planting_year`` and ``is_design``.
+    """
+    rows = plots["row"].to_numpy()
+    out = pd.DataFrame(
+        index=pd.Index(rows, name="row"), columns=list(EVIDENCE_COLUMNS), dtype=float
+    )
+    out["loss_date"] = pd.NaT
+    if series.empty:
+        return out
+    series = series.assign(date=pd.to_datetime(series["date"]))
+    obs = clean_observations(series, ev)
+    ndvi = _wide(obs, rows, "ndvi")
+    bsi = _wide(obs, rows, "bsi")
+    dates = pd.DatetimeIndex(ndvi.columns)
+    day = dates.values.astype("datetime64[D]")
+    N, B = ndvi.to_numpy(dtype=float), bsi.to_numpy(dtype=float)
+    valid = np.isfinite(N)
+    years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
+    start, end = prep_windows(years, ev)
+    before = day[None, :] < start[:, None]
+    in_prep = (day[None, :] >= start[:, None]) & (day[None, :] < end[:, None])
+    after = day[None, :] >= end[:, None]
+    winter = _winter_label(dates, ev)
+    summer = np.isin(dates.month, (6, 7, 8, 9))[None, :]
+
+    out["n_clear_obs"] = valid.sum(1)
+    out["n_baseline_obs"] = (valid & before).sum(1)
+    out["baseline_winter_ndvi"] = _nanmedian(np.where(before & (winter > 0), N, np.nan), 1)
+    out["baseline_summer_ndvi"] = _nanmedian(np.where(before & summer, N, np.nan), 1)
+    drop, rise, n_prep = _prep_signals(N, B, valid, before, in_prep, dates)
+    out["n_prep_obs"] = n_prep
+    out["prep_ndvi_drop"] = drop
+    out["prep_bsi_rise"] = rise
+
+    pix = pixels.set_index("row").reindex(rows)
+    out["planted_share"] = pix["planted_share"].to_numpy()
+    out["data_share"] = pix["data_share"].to_numpy()
+
+    is_peer = (
+        (years > 0)
+        & ~plots["is_design"].to_numpy(dtype=bool)
+        & (out["planted_share"].to_numpy() >= ev.planted_share_full)
+        & ~(out["baseline_winter_ndvi"].to_numpy() >= ev.forest_winter_ndvi)
+    )
+    peer_daily = np.full_like(N, np.nan)
+    for y in np.unique(years[years > 0]):
+        cohort = years == y
+        peers = cohort & is_peer
+        if peers.sum() < ev.min_peers:
+            peers = is_peer
+        med = _nanmedian(N[peers], 0) if peers.any() else np.full(N.shape[1], np.nan)
+        enough = np.isfinite(N[peers]).sum(0) >= min(ev.min_peers, max(peers.sum(), 1))
+        peer_daily[cohort] = np.where(enough, med, np.nan)[None, :]
+        _survival(out, N, winter, cohort, peers, y, ev)
+    _loss(out, N - peer_daily, day, after, ev)
+    return out
+
+
+def _prep_signals(N, B, valid, before, in_prep, dates):
+    """Per plot: robust largest NDVI drop / BSI rise in the prep window below / above the plot's
+    own baseline for the same time of year, and the number of window observations used."""
+    n = N.shape[0]
+    months = dates.month.to_numpy()
+    sums_n, sums_b = np.zeros((12, n)), np.zeros((12, n))
+    counts, counts_b = np.zeros((12, n)), np.zeros((12, n))
+    base = valid & before
+    base_b = base & np.isfinite(B)  # no BSI for sensors without SWIR
+    for m in range(12):
+        cols = months == m + 1
+        sums_n[m] = np.where(base[:, cols], N[:, cols], 0).sum(1)
+        sums_b[m] = np.where(base_b[:, cols], B[:, cols], 0).sum(1)
+        counts[m] = base[:, cols].sum(1)
+        counts_b[m] = base_b[:, cols].sum(1)
+    drop, rise = np.full((2, n), np.nan), np.full((2, n), np.nan)
+    n_prep = np.zeros(n, dtype=int)
+    for t in range(N.shape[1]):
+        exp_n = seasonal_expectation(sums_n, counts, int(months[t]))
+        exp_b = seasonal_expectation(sums_b, counts_b, int(months[t]))
+        use = valid[:, t] & in_prep[:, t] & np.isfinite(exp_n)
+        drop = fold_top2(drop, np.where(use, exp_n - N[:, t], np.nan))
+        rise = fold_top2(rise, np.where(use, B[:, t] - exp_b, np.nan))
+        n_prep += use
+    return robust_top(drop, n_prep), robust_top(rise, n_prep), n_prep
+
+
+def _survival(out, N, winter, cohort, peers, year: int, ev: Evidence) -> None:
+    """Latest dry season ≥ survival_min_years after planting: plot vs peer median NDVI."""
+    labels = [k for k in np.unique(winter) if k - year >= ev.survival_min_years]
+    idx = np.flatnonzero(cohort)
+    for k in sorted(labels):
+        cols = winter == k
+        vals = np.where(np.isfinite(N[:, cols]).sum(1) >= 2, _nanmedian(N[:, cols], 1), np.nan)
+        peer = _nanmedian(vals[peers], 0) if np.isfinite(vals[peers]).sum() >= 2 else np.nan
+        ok = idx[np.isfinite(vals[idx])]
+        if np.isfinite(peer) and len(ok):
+            out.iloc[ok, out.columns.get_loc("winter_ndvi_last")] = vals[ok]
+            out.iloc[ok, out.columns.get_loc("winter_gap_peers")] = vals[ok] - peer
+            out.iloc[ok, out.columns.get_loc("years_observed")] = k - year
+
+
+def _loss(out, anomaly, day, after, ev: Evidence) -> None:
+    """Largest step down of the peer anomaly after the prep window (median before − after).
+
+    The loss date is the first observation, from the best split on, below the midpoint of the
+    step (the best split can precede the drop when the after-window is already mostly low).
+    """
+    n = anomaly.shape[0]
+    best = np.full(n, np.nan)
+    level = np.full(n, np.nan)
+    split = np.full(n, -1)
+    A = np.where(after, anomaly, np.nan)
+    ok = np.isfinite(A)
+    for t in range(A.shape[1]):
+        pre = (day >= day[t] - ev.loss_before_days) & (day < day[t])
+        post = (day >= day[t]) & (day < day[t] + ev.loss_after_days)
+        n_pre, n_post = (ok & pre).sum(1), (ok & post).sum(1)
+        cand = ok[:, t] & (n_pre >= ev.loss_min_obs) & (n_post >= ev.loss_min_obs)
+        if not cand.any():
+            continue
+        pre_med = _nanmedian(np.where(pre, A, np.nan), 1)
+        step = pre_med - _nanmedian(np.where(post, A, np.nan), 1)
+        better = cand & (np.nan_to_num(step, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf))
+        best[better], level[better], split[better] = step[better], pre_med[better], t
+    when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    for i in np.flatnonzero(split >= 0):
+        below = np.flatnonzero(ok[i, split[i] :] & (A[i, split[i] :] < level[i] - best[i] / 2))
+        when[i] = day[split[i] + (below[0] if len(below) else 0)]
+    out["loss_drop"] = best
+    out["loss_date"] = pd.to_datetime(when)

@@ -1,0 +1,156 @@
+"""The run's file layout: every path under ``output_dir`` is named here and nowhere else.
+
+The Snakefile, the steps, the CLI, the results reader, the reports and the review app all take
+their paths from :class:`RunLayout`. Deliverables sit at the top of the run folder; ``work/``
+holds the step contracts (plan, desk result, tile results); ``logs/`` and ``benchmarks/`` are
+written by Snakemake, ``.snakemake/`` is its state (the run folder is its working directory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MARKER = ".tushu-run"
+
+
+@dataclass(frozen=True)
+class TilePaths:
+    """The files one tile job writes (``work/tiles/<tile_id>/``)."""
+
+    dir: Path
+
+    @property
+    def series(self) -> Path:
+        return self.dir / "series.parquet"
+
+    @property
+    def pixels(self) -> Path:
+        return self.dir / "pixels.parquet"
+
+    @property
+    def meta(self) -> Path:
+        return self.dir / "tile.json"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Paths of one run folder; ``root`` is the configured ``output_dir`` (absolute)."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, output_dir: str | Path) -> RunLayout:
+        return cls(Path(output_dir).absolute())
+
+    # -- the run itself -------------------------------------------------------------------
+    @property
+    def marker(self) -> Path:
+        """Marks a folder as a Tushu run (so a re-run may write into it)."""
+        return self.root / MARKER
+
+    @property
+    def settings(self) -> Path:
+        """The validated settings every step reads (written by ``tushu run`` before Snakemake)."""
+        return self.root / "settings.yaml"
+
+    @property
+    def run_options(self) -> Path:
+        """Run-only options (cores, date chunk, cache folder): never a reason to re-run."""
+        return self.root / "run-options.yaml"
+
+    @property
+    def snakemake_state(self) -> Path:
+        return self.root / ".snakemake"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def benchmarks(self) -> Path:
+        return self.root / "benchmarks"
+
+    @property
+    def cache(self) -> Path:
+        """Default imagery cache (``run.cache_dir`` overrides it)."""
+        return self.root / "cache"
+
+    # -- step contracts (work/) -----------------------------------------------------------
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def work_plots(self) -> Path:
+        """Normalised plot table with tile ids (plan step)."""
+        return self.work / "plots.parquet"
+
+    @property
+    def items(self) -> Path:
+        """The STAC items the run uses (plan step)."""
+        return self.work / "items.json"
+
+    @property
+    def plan(self) -> Path:
+        return self.work / "plan.json"
+
+    @property
+    def desk_table(self) -> Path:
+        return self.work / "desk.parquet"
+
+    @property
+    def desk_meta(self) -> Path:
+        return self.work / "desk.json"
+
+    def tile(self, tile_id: str) -> TilePaths:
+        return TilePaths(self.work / "tiles" / tile_id)
+
+    # -- deliverables ---------------------------------------------------------------------
+    @property
+    def plots_parquet(self) -> Path:
+        return self.root / "plots.parquet"
+
+    @property
+    def plots_gpkg(self) -> Path:
+        return self.root / "plots.gpkg"
+
+    @property
+    def timeseries(self) -> Path:
+        return self.root / "timeseries.parquet"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def run_json(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def ingest_report(self) -> Path:
+        return self.root / "ingest_report.csv"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.root / "evaluation.json"
+
+    @property
+    def reports(self) -> Path:
+        """Documents for people (workbook, bulletin, HTML report, evidence packs)."""
+        return self.root / "reports"
+
+    @property
+    def review_db(self) -> Path:
+        """The review app's SQLite database (default location)."""
+        return self.root / "review.sqlite"
+
+    def deliverables(self) -> tuple[Path, ...]:
+        """What the report step writes (Snakemake's final targets)."""
+        return (
+            self.plots_parquet,
+            self.plots_gpkg,
+            self.timeseries,
+            self.summary,
+            self.run_json,
+        )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import dump_settings, load_settings, settings_from_mapping
+from pipeline.demo.settings import demo_settings
+from pipeline.errors import ConfigError
+from tests.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
+
+
+def _minimal() -> dict:
+    return {
+        "output_dir": "results/x",
+        "plots": {"path": "plots.gpkg"},
+        "imagery": {"catalog": "stac/catalog.json", "start": "2021-01-01", "end": "2023-12-31"},
+    }
+
+
+def test_settings__minimal_config_gets_defaults():
+    s = settings_from_mapping(_minimal())
+    assert s.desk.min_area_mu == 1.0
+    assert s.imagery.scl_mask_classes == (0, 1, 3, 8, 9, 10, 11)
+    assert s.layers.prior is None
+
+
+def test_settings__unknown_key_is_named():
+    raw = _minimal()
+    raw["desk"] = {"min_area_muu": 2}
+    with pytest.raises(ConfigError, match=r"desk\.min_area_muu"):
+        settings_from_mapping(raw)
+
+
+def test_settings__bad_value_is_named():
+    raw = _minimal()
+    raw["imagery"]["resolution"] = -10
+    with pytest.raises(ConfigError, match=r"imagery\.resolution"):
+        settings_from_mapping(raw)
+
+
+def test_settings__missing_key_is_named():
+    raw = _minimal()
+    del raw["output_dir"]
+    with pytest.raises(ConfigError, match=r"output_dir"):
+        settings_from_mapping(raw)
+
+
+def test_settings__end_before_start_is_refused():
+    raw = _minimal()
+    raw["imagery"]["end"] = "2020-01-01"
+    with pytest.raises(ConfigError, match=r"imagery\.end"):
+        settings_from_mapping(raw)
+
+
+def test_settings__are_frozen():
+    s = settings_from_mapping(_minimal())
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
+        s.desk.min_area_mu = 3  # type: ignore[misc]
+
+
+def test_load_settings__missing_file_says_so(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml")
+
+
+def test_dump_settings__round_trips(tmp_path):
+    s = demo_settings(Path("data/demo"), Path("results/demo"))
+    dump_settings(s, tmp_path / "c.yaml")
+    assert load_settings(tmp_path / "c.yaml") == s
+
+
+def test_demo_config_file__matches_the_demo_preset():
+    """configs/demo.yaml is what `tushu demo` runs (default preset, seed 0)."""
+    shipped = load_settings(ROOT / "configs" / "demo.yaml")
+    assert shipped == demo_settings(Path("data/demo"), Path("results/demo"))
+
+
+def test_config_files__all_validate():
+    for path in (ROOT / "configs").glob("*.yaml"):
+        assert yaml.safe_load(path.read_text(encoding="utf-8"))
+        load_settings(path)

@@ -1,0 +1,66 @@
+"""Local-files source: multi-band scenes of another sensor with a cloud-mask file."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+import rasterio
+from odc.geo.geobox import GeoBox
+
+from pipeline.config import Imagery
+from pipeline.errors import ImageryError
+from pipeline.imagery.cube import load_cube
+from pipeline.imagery.masks import mask_clouds
+from pipeline.imagery.search import item_crs, search_items
+
+X0, Y1, N = 561000.0, 2932000.0, 8
+GF1 = """sensor: GF1-WFV
+pattern: "GF1_WFV_{date:%Y%m%d}.tif"
+bands: [blue, green, red, nir]
+scale: 0.0002
+offset: -0.01
+nodata: 0
+mask: {file: "GF1_WFV_{date:%Y%m%d}_cloud.tif", classes: [1]}
+"""
+
+
+def _tif(path, data: np.ndarray, res: float = 16.0) -> None:
+    profile = dict(driver="GTiff", width=N, height=N, count=len(data), dtype=data.dtype.name)
+    profile.update(crs="EPSG:32650", transform=rasterio.Affine(res, 0, X0, 0, -res, Y1), nodata=0)
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(data)
+
+
+def _folder(tmp_path):
+    dn = np.stack([np.full((N, N), v, "uint16") for v in (250, 400, 300, 2000)])
+    for day in ("20220301", "20220317"):
+        _tif(tmp_path / f"GF1_WFV_{day}.tif", dn)
+        cloud = np.zeros((1, N, N), "uint8")
+        cloud[0, :2] = 1
+        _tif(tmp_path / f"GF1_WFV_{day}_cloud.tif", cloud)
+    (tmp_path / "GF1_WFV_notadate.tif").write_bytes(b"")  # ignored: no match
+    (tmp_path / "scenes.yaml").write_text(GF1, encoding="utf-8")
+    return Imagery(
+        source="local", local={"path": tmp_path}, start=date(2022, 1, 1), end=date(2022, 12, 31)
+    )
+
+
+def test_local__multiband_sensor_is_scaled_masked_and_mapped(tmp_path):
+    img = _folder(tmp_path)
+    items = search_items(img, (117.0, 26.0, 118.0, 27.0))
+    assert [it.id for it in items] == ["GF1-WFV_20220301", "GF1-WFV_20220317"]
+    assert item_crs(items) == "EPSG:32650"
+    geobox = GeoBox.from_bbox((X0, Y1 - 80, X0 + 80, Y1), crs="EPSG:32650", resolution=10)
+    refl = mask_clouds(load_cube(items, img, geobox), img).compute()
+    red = refl["red"].values
+    assert np.isnan(red[:, 0]).all()  # the cloud-mask rows (16 m pixels -> 10 m rows 0..2)
+    assert np.allclose(red[:, 5:], 300 * 0.0002 - 0.01, atol=1e-6)
+    assert np.isnan(refl["swir16"].values).all()  # GF-1 WFV has no SWIR band
+
+
+def test_local__no_scene_in_period_names_the_settings(tmp_path):
+    img = _folder(tmp_path).model_copy(update={"start": date(2019, 1, 1), "end": date(2019, 2, 1)})
+    with pytest.raises(ImageryError, match=r"imagery\.start/end"):
+        search_items(img, (117.0, 26.0, 118.0, 27.0))
