@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from pipeline.codes import REASONS, STATUSES, label_reasons, split_reasons
+from pipeline.files import write_atomic
 
 # Result fields as GIS users read them (the plot's own attributes keep their source names).
 GPKG_NAMES: dict[str, str] = {
@@ -69,25 +68,6 @@ GPKG_DROP = (
 )
 
 
-def write_atomic(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the file into place, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Pretty UTF-8 JSON, atomically."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
-
-
 def write_plots(result: gpd.GeoDataFrame, out_dir: Path) -> None:
     """``plots.parquet`` (GeoParquet, English names) and ``plots.gpkg`` (Chinese result names)."""
     out_dir = Path(out_dir)
@@ -138,15 +118,6 @@ def summarize_counties(result: pd.DataFrame) -> pd.DataFrame:
             row[f"area_{code}_mu"] = g.loc[sel, "geom_area_mu"].sum()
         groups.append(row)
     return pd.DataFrame(groups)
-
-
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Parquet or CSV (UTF-8 with BOM, so Excel shows Chinese) by the file's suffix."""
-    path = Path(path)
-    if path.suffix == ".parquet":
-        write_atomic(path, lambda p: df.to_parquet(p, index=False))
-    else:
-        write_atomic(path, lambda p: df.to_csv(p, index=False, encoding="utf-8-sig"))
 
 
 class RunResults:

@@ -206,8 +206,8 @@ def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
     import geopandas as gpd
     import pandas as pd
 
+    from pipeline.files import write_json
     from pipeline.judgement.evaluate import evaluate_run
-    from pipeline.reports.outputs import write_json
 
     if not (results_dir / "plots.parquet").is_file():
         raise TushuError(f"{results_dir}/plots.parquet not found; run the pipeline first")

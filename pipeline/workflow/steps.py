@@ -22,6 +22,7 @@ from pipeline.config import LayerSource, Settings
 from pipeline.desk.checks import ReferenceLayers, check_desk
 from pipeline.desk.layers import Layer
 from pipeline.errors import TushuError
+from pipeline.files import write_json, write_table
 from pipeline.imagery.search import FetchReport, item_crs, load_cube, resolve_cache, search_items
 from pipeline.imagery.series import extract_series
 from pipeline.imagery.sources import open_source
@@ -31,7 +32,7 @@ from pipeline.judgement.decide import flag_plots
 from pipeline.judgement.evidence import compute_evidence
 from pipeline.plots.read import read_plots
 from pipeline.plots.vector import file_checksum, read_vector
-from pipeline.reports.outputs import summarize_counties, write_json, write_plots, write_table
+from pipeline.reports.outputs import summarize_counties, write_plots
 
 
 def work_dir(settings: Settings) -> Path:
