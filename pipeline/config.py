@@ -1,15 +1,18 @@
 """The run configuration: one schema, validated once at the edge into frozen settings.
 
 Both the Snakefile and the CLI call :func:`load_settings` (or :func:`settings_from_mapping`);
-no other function takes a raw config dict. Relative paths are taken from the working directory.
+no other function takes a raw config dict. Relative paths in a config file are taken from the
+folder of that file (so a run means the same from any working directory).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from datetime import date
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -219,6 +222,21 @@ class RetryOptions(_Frozen):
     timeout_s: float = Field(60.0, gt=0)
 
 
+class RunOptions(_Frozen):
+    """How a run is carried out, never what it finds: changing these re-runs nothing."""
+
+    date_chunk: int = Field(12, ge=1, description="dates loaded at once per tile (memory bound)")
+    cache: Literal["auto", "on", "off"] = Field(
+        "auto", description="cache downloaded pieces; auto: on for remote data"
+    )
+    cache_dir: Path | None = Field(None, description="default: <output_dir>/cache")
+    retry: RetryOptions = RetryOptions()
+
+
+# Keys that were under ``imagery`` before the ``run`` section existed; still accepted there.
+_MOVED_TO_RUN = ("date_chunk", "cache", "cache_dir", "retry")
+
+
 class Imagery(_Frozen):
     """Where imagery comes from and how it is gridded, masked and chunked."""
 
@@ -229,11 +247,6 @@ class Imagery(_Frozen):
     stac: StacOptions = StacOptions()
     sentinelhub: SentinelHubOptions = SentinelHubOptions()
     local: LocalOptions | None = None
-    cache: Literal["auto", "on", "off"] = Field(
-        "auto", description="cache downloaded pieces; auto: on for remote data"
-    )
-    cache_dir: Path | None = Field(None, description="default: <output_dir>/cache")
-    retry: RetryOptions = RetryOptions()
     harmonize: bool = Field(True, description="apply the S2 baseline >= 04.00 BOA offset")
     mask_dilation: int = Field(0, ge=0, description="grow the SCL cloud mask by this many pixels")
     collection: str | None = None
@@ -251,7 +264,6 @@ class Imagery(_Frozen):
         0.03, description="mask pixels whose blue - 0.5 * red exceeds this (thin cloud edges)"
     )
     tile_size_m: float = Field(2560.0, gt=0)
-    date_chunk: int = Field(12, ge=1, description="dates loaded at once per tile")
 
     @field_validator("end")
     @classmethod
@@ -268,6 +280,29 @@ class Imagery(_Frozen):
         if self.source == "local" and self.local is None:
             raise ValueError("source 'local' needs imagery.local.path (a folder of scenes)")
         return self
+
+
+class ImagerySearch(_Frozen):
+    """The part of :class:`Imagery` that decides which scenes a run uses and its tile grid
+    (what the plan step reads; the masking and scaling keys are read per tile)."""
+
+    source: Literal["stac", "sentinelhub", "sentinelhub-statistical", "local"]
+    catalog: str | None
+    stac: StacOptions
+    sentinelhub: SentinelHubOptions
+    local: LocalOptions | None
+    collection: str | None
+    bands: BandMap
+    start: date
+    end: date
+    max_cloud_cover: float
+    crs: str | None
+    resolution: float
+    tile_size_m: float
+
+    @classmethod
+    def of(cls, imagery: Imagery) -> ImagerySearch:
+        return cls.model_validate(imagery.model_dump(include=set(cls.model_fields)))
 
 
 class DeskChecks(_Frozen):
@@ -314,35 +349,65 @@ class Evidence(_Frozen):
     loss_after_days: int = Field(120, gt=0)
 
 
-class Settings(_Frozen):
-    """Everything one run needs, validated."""
+class PrepSettings(_Frozen):
+    """The evidence keys the per-tile step reads (per-pixel site preparation); a series source
+    (Statistical API) also reads ``min_clear_share`` (:class:`SeriesPrepSettings`)."""
 
-    run_name: str = "run"
+    prep_start_month: int
+    prep_end_month: int
+    prep_ndvi_drop: float
+    prep_bsi_rise: float
+
+    @classmethod
+    def of(cls, evidence: Evidence) -> PrepSettings:
+        return cls.model_validate(evidence.model_dump(include=set(cls.model_fields)))
+
+
+class SeriesPrepSettings(PrepSettings):
+    """:class:`PrepSettings` plus the clear-share rule applied by a per-plot series source."""
+
+    min_clear_share: float
+
+
+class Settings(_Frozen):
+    """Everything one run needs, validated. ``run`` holds how to run (never a reason to re-run);
+    every other section is science: a change there re-runs the steps that read it."""
+
     output_dir: Path
     plots: PlotSource
     layers: Layers = Layers()
     imagery: Imagery
     desk: DeskChecks = DeskChecks()
     evidence: Evidence = Evidence()
-    threads: int = Field(2, ge=1)
+    run: RunOptions = RunOptions()
 
-    def section_json(self, *keys: str) -> str:
-        """Canonical JSON of some sections or ``section.key`` values, for Snakemake's
-        re-run-when-params-change: a step re-runs only when the settings it reads change."""
-        dumped = self.model_dump(mode="json")
-        picked = {}
-        for key in keys:
-            section, _, name = key.partition(".")
-            picked[key] = dumped[section][name] if name else dumped[section]
-        return json.dumps(picked, sort_keys=True, ensure_ascii=False)
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_moved_keys(cls, raw: Any) -> Any:
+        """``imagery.date_chunk`` / ``cache`` / ``cache_dir`` / ``retry`` (the old places) are
+        read into ``run``; giving a key in both places is an error."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("imagery"), dict):
+            return raw
+        moved = {k: raw["imagery"][k] for k in _MOVED_TO_RUN if k in raw["imagery"]}
+        if not moved:
+            return raw
+        run = dict(raw.get("run") or {})
+        both = sorted(set(moved) & set(run))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} given under both imagery and run; keep them under run only"
+            )
+        imagery = {k: v for k, v in raw["imagery"].items() if k not in moved}
+        return {**raw, "imagery": imagery, "run": {**run, **moved}}
 
-    # The evidence settings that the per-tile step uses (per-pixel site preparation).
-    TILE_EVIDENCE_KEYS: ClassVar[tuple[str, ...]] = (
-        "evidence.prep_start_month",
-        "evidence.prep_end_month",
-        "evidence.prep_ndvi_drop",
-        "evidence.prep_bsi_rise",
-    )
+    def science(self) -> dict[str, Any]:
+        """The settings that decide the results (everything but ``run``), as JSON values."""
+        return self.model_dump(mode="json", exclude={"run"})
+
+    def science_hash(self) -> str:
+        """SHA-256 of :meth:`science` (canonical JSON): equal hashes, equal results."""
+        text = json.dumps(self.science(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
@@ -354,26 +419,68 @@ def _format_errors(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def settings_from_mapping(raw: Any, source: str = "config") -> Settings:
-    """Validate a parsed config mapping; raise :class:`ConfigError` naming each bad key."""
+def settings_from_mapping(raw: Any, source: str = "config", base: Path | None = None) -> Settings:
+    """Validate a parsed config mapping; raise :class:`ConfigError` naming each bad key.
+
+    Relative paths are taken from ``base`` (default: the working directory) and made absolute.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping of keys, got {raw!r}")
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_format_errors(err, source)) from None
+    return resolve_paths(settings, Path(base) if base is not None else Path.cwd())
+
+
+def resolve_paths(settings: Settings, base: Path) -> Settings:
+    """The same settings with every relative path (and a relative local ``imagery.catalog``)
+    taken from ``base`` and made absolute."""
+    base = Path(base).absolute()
+
+    def rebase(value: Any) -> Any:
+        if isinstance(value, Path):
+            return value if value.is_absolute() else Path(os.path.normpath(base / value))
+        if isinstance(value, tuple):
+            return tuple(rebase(v) for v in value)
+        if isinstance(value, BaseModel):
+            changed = {}
+            for name in type(value).model_fields:
+                old = getattr(value, name)
+                new = rebase(old)
+                if new is not old:
+                    changed[name] = new
+            return value.model_copy(update=changed) if changed else value
+        return value
+
+    out = rebase(settings)
+    catalog = out.imagery.catalog
+    if catalog and "://" not in catalog and not Path(catalog).is_absolute():
+        imagery = out.imagery.model_copy(
+            update={"catalog": os.path.normpath(base / catalog)}
+        )
+        out = out.model_copy(update={"imagery": imagery})
+    return out
 
 
 def load_settings(path: str | Path) -> Settings:
-    """Read and validate a YAML config file."""
+    """Read and validate a YAML config file; relative paths are taken from its folder."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; pass --config with a YAML file")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {err.start}); save it as UTF-8 (e.g. a config saved "
+            "as GBK by a Chinese Windows editor: re-save with encoding UTF-8)"
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
-    return settings_from_mapping(raw, str(path))
+    return settings_from_mapping(raw, str(path), base=path.parent)
 
 
 def dump_settings(settings: Settings, path: str | Path) -> None:

@@ -38,10 +38,10 @@ geoms = [shapely.box(x0 + x, y0 + y, x0 + x + 90, y0 + y + 70)
 geobox = GeoBox.from_bbox((x0, y0, x0 + side * 10, y0 + side * 10), crs="EPSG:32650",
                           resolution=10)
 w = coverage_weights(gpd.GeoSeries(geoms, crs="EPSG:32650"), geobox)
-img = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2030, 1, 1), date_chunk=12)
+img = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2030, 1, 1))
 t0 = time.perf_counter()
 with dask.config.set(scheduler="threads", num_workers=1):
-    series, pixels = extract_series(raw, w, np.arange(300), np.full(300, 2022), img, Evidence())
+    series, pixels = extract_series(raw, w, np.arange(300), np.full(300, 2022), img, Evidence(), 12)
 elapsed = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 import json

@@ -23,12 +23,11 @@ DEMO_PERIODS = {
 def demo_settings(world_dir: Path, output_dir: Path, preset: str = "default") -> Settings:
     """Settings for a run on a demo world written by :func:`pipeline.demo.make_world`.
 
-    Paths are kept as given (relative paths stay relative to the working directory).
+    Paths are kept as given (absolute paths make a config valid from any folder).
     """
     world_dir = Path(world_dir)
     start, end = DEMO_PERIODS.get(preset, DEMO_PERIODS["default"])
     return Settings(
-        run_name=f"demo-{preset}",
         output_dir=Path(output_dir),
         plots=PlotSource(path=world_dir / "plots.gpkg", layer="plots", columns=ColumnMap()),
         layers=Layers(

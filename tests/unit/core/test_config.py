@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -68,7 +66,7 @@ def test_load_settings__missing_file_says_so(tmp_path):
 
 
 def test_dump_settings__round_trips(tmp_path):
-    s = demo_settings(Path("data/demo"), Path("results/demo"))
+    s = demo_settings(tmp_path / "data/demo", tmp_path / "results/demo")
     dump_settings(s, tmp_path / "c.yaml")
     assert load_settings(tmp_path / "c.yaml") == s
 
@@ -76,7 +74,48 @@ def test_dump_settings__round_trips(tmp_path):
 def test_demo_config_file__matches_the_demo_preset():
     """configs/demo.yaml is what `tushu demo` runs (default preset, seed 0)."""
     shipped = load_settings(ROOT / "configs" / "demo.yaml")
-    assert shipped == demo_settings(Path("data/demo"), Path("results/demo"))
+    assert shipped == demo_settings(ROOT / "data/demo", ROOT / "results/demo")
+
+
+def test_load_settings__relative_paths_are_taken_from_the_config_folder(tmp_path, monkeypatch):
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "run.yaml").write_text(yaml.safe_dump(_minimal()), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    s = load_settings("cfg/run.yaml")
+    assert s.output_dir == tmp_path / "cfg" / "results/x"
+    assert s.plots.path == tmp_path / "cfg" / "plots.gpkg"
+    assert s.imagery.catalog == str(tmp_path / "cfg" / "stac/catalog.json")
+
+
+def test_load_settings__url_catalog_is_kept(tmp_path):
+    raw = _minimal()
+    raw["imagery"]["catalog"] = "https://example.org/stac/catalog.json"
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert load_settings(tmp_path / "c.yaml").imagery.catalog == raw["imagery"]["catalog"]
+
+
+def test_load_settings__gbk_file_names_the_fix(tmp_path):
+    text = yaml.safe_dump({**_minimal(), "output_dir": "结果"}, allow_unicode=True)
+    (tmp_path / "c.yaml").write_bytes(text.encode("gbk"))
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_settings(tmp_path / "c.yaml")
+
+
+def test_settings__run_options_in_their_old_place_are_moved():
+    raw = _minimal()
+    raw["imagery"].update(date_chunk=5, cache="on", cache_dir="cache")
+    s = settings_from_mapping(raw)
+    assert s.run.date_chunk == 5 and s.run.cache == "on" and s.run.cache_dir.is_absolute()
+    raw["run"] = {"date_chunk": 7}
+    with pytest.raises(ConfigError, match="both imagery and run"):
+        settings_from_mapping(raw)
+
+
+def test_science_hash__ignores_run_options_and_sees_science():
+    s = settings_from_mapping(_minimal())
+    faster = s.model_copy(update={"run": s.run.model_copy(update={"date_chunk": 99})})
+    stricter = s.model_copy(update={"desk": s.desk.model_copy(update={"min_area_mu": 2.0})})
+    assert faster.science_hash() == s.science_hash() != stricter.science_hash()
 
 
 def test_config_files__all_validate():
