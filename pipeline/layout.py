@@ -146,7 +146,7 @@ class RunLayout:
         return self.root / "review.sqlite"
 
     def deliverables(self) -> tuple[Path, ...]:
-        """What the report step writes (Snakemake's final targets)."""
+        """What the report step makes (Snakemake's final targets)."""
         return (
             self.plots_parquet,
             self.plots_gpkg,
@@ -154,3 +154,18 @@ class RunLayout:
             self.summary,
             self.run_json,
         )
+
+    @property
+    def staging(self) -> Path:
+        """The report step writes here; deliverables replace the previous ones only once all
+        are complete (so a failed run never leaves a run folder without them)."""
+        return self.work / "report"
+
+    def staged(self, deliverable: Path) -> Path:
+        """Where the report step writes ``deliverable`` before it is published."""
+        return self.staging / Path(deliverable).name
+
+    @property
+    def lock(self) -> Path:
+        """Held (``flock``) by the ``tushu run`` working in this folder."""
+        return self.root / ".tushu.lock"

@@ -20,17 +20,17 @@ import dask
 import dask.array as da
 import numpy as np
 import pystac
+import tenacity
 import xarray as xr
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from tenacity import (
-    retry,
     retry_if_not_exception_type,
     stop_after_attempt,
     wait_exponential,
 )
 
-from pipeline.config import Imagery
+from pipeline.config import Imagery, RetryOptions, RunOptions
 from pipeline.imagery.cache import PieceCache, cache_key
 from pipeline.imagery.sources import CUBE_BANDS, FatalSourceError, ImagerySource, open_source
 
@@ -63,20 +63,20 @@ def group_by_day(items: list[pystac.Item]) -> dict[str, list[pystac.Item]]:
 
 
 def resolve_cache(
-    imagery: Imagery,
+    run: RunOptions,
     source: ImagerySource,
     output_dir: Path | None,
     items: list[pystac.Item] = (),
 ) -> PieceCache:
-    """The cache the settings ask for: ``imagery.cache`` on / off / auto (on when the source is
-    remote or the items' assets are URLs); under ``imagery.cache_dir`` or ``<output_dir>/cache``."""
+    """The cache the run options ask for: ``run.cache`` on / off / auto (on when the source is
+    remote or the items' assets are URLs); under ``run.cache_dir`` or ``<output_dir>/cache``."""
     remote = source.remote or any(
         a.href.startswith(("http://", "https://")) for it in items[:1] for a in it.assets.values()
     )
-    on = imagery.cache == "on" or (imagery.cache == "auto" and remote)
+    on = run.cache == "on" or (run.cache == "auto" and remote)
     if not on:
         return PieceCache(None)
-    root = imagery.cache_dir or (Path(output_dir) / "cache" if output_dir else None)
+    root = run.cache_dir or (Path(output_dir) / "cache" if output_dir else None)
     return PieceCache(root)
 
 
@@ -93,6 +93,7 @@ def fetch_date(
     cache: PieceCache,
     report: FetchReport,
     day: str,
+    retry: RetryOptions,
 ) -> np.ndarray:
     """One date on ``geobox`` (float32 band, y, x): cache, else source with retries, else NaN."""
     key = cache_key(
@@ -108,9 +109,9 @@ def fetch_date(
             report.cached.append(day)
         return arr
 
-    @retry(
-        stop=stop_after_attempt(imagery.retry.attempts),
-        wait=wait_exponential(multiplier=imagery.retry.backoff_s, max=60),
+    @tenacity.retry(
+        stop=stop_after_attempt(retry.attempts),
+        wait=wait_exponential(multiplier=retry.backoff_s, max=60),
         retry=retry_if_not_exception_type(FatalSourceError),
         reraise=True,
     )
@@ -142,24 +143,30 @@ def load_cube(
     cache: PieceCache | None = None,
     report: FetchReport | None = None,
     source: ImagerySource | None = None,
+    date_chunk: int = 12,
+    retry: RetryOptions | None = None,
 ) -> xr.Dataset:
     """Lazy cube on ``geobox``: one float32 variable per common band (dims ``time, y, x``),
-    ``time`` chunked by ``imagery.date_chunk``; attrs ``scale``/``offset`` (reflectance = DN ×
-    scale + offset) and ``nodata`` (NaN) on every variable; the CRS as ``spatial_ref``."""
-    source = source or open_source(imagery)
+    ``time`` chunked by ``date_chunk`` (``run.date_chunk``); attrs ``scale``/``offset``
+    (reflectance = DN × scale + offset) and ``nodata`` (NaN) on every variable; the CRS as
+    ``spatial_ref``."""
+    retry = retry or RetryOptions()
+    source = source or open_source(imagery, retry)
     cache = cache or PieceCache(None)
     report = report if report is not None else FetchReport()
     days = group_by_day(items)
     shape = (len(CUBE_BANDS), *geobox.shape)
     pieces = [
         da.from_delayed(
-            dask.delayed(fetch_date, pure=False)(source, its, geobox, imagery, cache, report, day),
+            dask.delayed(fetch_date, pure=False)(
+                source, its, geobox, imagery, cache, report, day, retry
+            ),
             shape=shape,
             dtype="float32",
         )
         for day, its in days.items()
     ]
-    data = da.stack(pieces, axis=0).rechunk((imagery.date_chunk, -1, -1, -1))
+    data = da.stack(pieces, axis=0).rechunk((date_chunk, -1, -1, -1))
     coords = dict(xr_coords(geobox))
     coords["time"] = np.array(list(days), dtype="datetime64[ns]")
     attrs = {"scale": imagery.scale, "offset": imagery.offset, "nodata": np.nan}

@@ -1,9 +1,4 @@
-"""Imagery entry points used by the steps: find scenes, their CRS, and the lazy tile cube.
-
-The work is done by the source named in ``imagery.source`` (:mod:`pipeline.imagery.sources`) and
-the cached, resumable cube builder (:mod:`pipeline.imagery.cube`); this module keeps the names the
-steps have always called.
-"""
+"""Finding a run's scenes: the configured source's search, and the CRS of the processing grid."""
 
 from __future__ import annotations
 
@@ -11,20 +6,21 @@ import math
 
 import pystac
 
-from pipeline.config import Imagery
-from pipeline.imagery.cube import FetchReport, load_cube, resolve_cache
+from pipeline.config import Imagery, ImagerySearch, RetryOptions
 from pipeline.imagery.sources import open_source
 
-__all__ = ["FetchReport", "item_crs", "load_cube", "resolve_cache", "search_items"]
 
-
-def search_items(imagery: Imagery, bbox_lonlat: tuple[float, float, float, float]) -> list:
+def search_items(
+    imagery: Imagery | ImagerySearch,
+    bbox_lonlat: tuple[float, float, float, float],
+    retry: RetryOptions | None = None,
+) -> list[pystac.Item]:
     """Scenes intersecting ``bbox_lonlat`` (WGS 84) within the configured dates and cloud cover,
     from the configured source, as STAC items sorted by acquisition time.
 
     Raises :class:`ImageryError` when none remain.
     """
-    return open_source(imagery).find_items(bbox_lonlat, imagery.start, imagery.end)
+    return open_source(imagery, retry).find_items(bbox_lonlat, imagery.start, imagery.end)
 
 
 def item_crs(items: list[pystac.Item]) -> str:

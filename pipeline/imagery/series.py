@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pipeline.config import Evidence, Imagery
+from pipeline.config import Imagery, PrepSettings
 from pipeline.imagery.masks import INDICES, compute_indices, mask_clouds
 from pipeline.imagery.zonal import CoverageWeights, zonal_means
 
@@ -52,7 +52,7 @@ class PrepAccumulator:
         return self.month_n.sum(0)
 
 
-def prep_windows(years: np.ndarray, ev: Evidence) -> tuple[np.ndarray, np.ndarray]:
+def prep_windows(years: np.ndarray, ev: PrepSettings) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of the site-preparation window per planting year.
 
     The window runs from ``prep_start_month`` of Y−1 to the end of ``prep_end_month`` of Y
@@ -123,7 +123,9 @@ def robust_top(top: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.where(n >= 3, top[1], top[0])
 
 
-def planted_shares(acc: PrepAccumulator, weights: CoverageWeights, ev: Evidence) -> pd.DataFrame:
+def planted_shares(
+    acc: PrepAccumulator, weights: CoverageWeights, ev: PrepSettings
+) -> pd.DataFrame:
     """Per plot: share of its (data-covered) area whose pixels show site preparation.
 
     A pixel shows preparation when, in the prep window, NDVI falls ``prep_ndvi_drop`` below
@@ -155,7 +157,8 @@ def extract_series(
     rows: np.ndarray,
     years: np.ndarray,
     imagery: Imagery,
-    ev: Evidence,
+    ev: PrepSettings,
+    date_chunk: int = 12,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Time series per plot and date, and per-plot planted shares, for one tile.
 
@@ -168,8 +171,8 @@ def extract_series(
     acc = PrepAccumulator.empty(len(weights.plot))
     frames = []
     n_time = raw.sizes["time"]
-    for a in range(0, n_time, imagery.date_chunk):
-        chunk = raw.isel(time=slice(a, a + imagery.date_chunk))
+    for a in range(0, n_time, date_chunk):
+        chunk = raw.isel(time=slice(a, a + date_chunk))
         idx = compute_indices(mask_clouds(chunk, imagery)).compute()
         days = idx["time"].values.astype("datetime64[D]")
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}

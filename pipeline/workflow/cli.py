@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import typer
@@ -13,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.config import dump_settings, load_settings
+from pipeline.config import load_settings
 from pipeline.errors import TushuError
 
 app = typer.Typer(
@@ -26,7 +24,6 @@ step_app = typer.Typer(
 )
 app.add_typer(step_app, name="step")
 console = Console()
-SNAKEFILE = Path(__file__).resolve().parent / "Snakefile"
 
 
 def _fail(err: Exception) -> None:
@@ -37,39 +34,46 @@ def _fail(err: Exception) -> None:
 @app.command()
 def run(
     config: Path = typer.Option(..., "--config", "-c", help="run configuration (YAML)"),
-    cores: int = typer.Option(2, help="CPU cores for Snakemake"),
+    cores: int = typer.Option(2, min=1, help="CPU cores for Snakemake"),
     force: bool = typer.Option(False, help="re-run every step (e.g. after upgrading Tushu)"),
 ) -> None:
-    """Run the whole pipeline for one configuration through Snakemake."""
+    """Run the whole pipeline for one configuration through Snakemake.
+
+    Re-runs exactly the steps whose inputs or settings changed; says "up to date" otherwise.
+    """
     try:
         settings = load_settings(config)
-        run_workflow(config, cores, force)
+        check_inputs_exist(settings)
+        outcome = run_workflow(settings, cores, force)
     except TushuError as err:
         _fail(err)
+    console.print(f"[bold]{outcome.describe()}[/]")
     print_county_table(Path(settings.output_dir))
 
 
-def run_workflow(config: Path, cores: int, force: bool = False) -> None:
-    """Run Snakemake on the packaged Snakefile with a live progress bar.
+def check_inputs_exist(settings) -> None:
+    """Every configured input file exists (a clear message instead of Snakemake's)."""
+    from pipeline.errors import ConfigError
 
-    Snakemake re-runs a step when its inputs or the settings it reads change; ``force`` re-runs
-    all steps (a new Tushu version is not a change Snakemake sees).
-    """
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(SNAKEFILE),
-        "--config",
-        f"tushu_config={Path(config).resolve()}",
-        "--cores",
-        str(cores),
-        "--rerun-incomplete",
-        "--printshellcmds",
-        *(["--forceall"] if force else []),
-    ]
-    log_lines: list[str] = []
+    named = [(f"plots.path / plots.files[{i}]", f.path) for i, f in enumerate(
+        settings.plots.plot_files())]  # fmt: skip
+    named += [("layers", src.path) for src in settings.layers.all_sources()]
+    for key, path in named:
+        if any(ch in str(path) for ch in "*?["):
+            raise ConfigError(
+                f"{key}: {path} is a pattern; list the files under plots.files instead"
+            )
+        if not Path(path).exists():
+            raise ConfigError(
+                f"{key}: {path} does not exist (relative paths are taken from the config "
+                "file's folder); fix the path"
+            )
+
+
+def run_workflow(settings, cores: int, force: bool = False):
+    """Run Snakemake with a live progress bar; returns the :class:`RunOutcome`."""
+    from pipeline.workflow.runner import run_snakemake
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -79,33 +83,16 @@ def run_workflow(config: Path, cores: int, force: bool = False) -> None:
         transient=False,
     ) as progress:
         task = progress.add_task("Snakemake", total=None)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log_lines.append(line)
+
+        def on_line(line: str) -> None:
             m = re.search(r"(\d+) of (\d+) steps", line)
             if m:
                 progress.update(task, completed=int(m.group(1)), total=int(m.group(2)))
             rule = re.match(r"\s*(?:localrule|rule|checkpoint) (\w+):", line)
             if rule:
                 progress.update(task, description=f"Snakemake: {rule.group(1)}")
-        code = proc.wait()
-    if code != 0:
-        detail = _failure_detail(log_lines)
-        raise TushuError(f"the workflow failed (Snakemake exit {code}).\n{detail}")
 
-
-def _failure_detail(log_lines: list[str]) -> str:
-    """The last lines of each failed step's log (where the real error is), else Snakemake's."""
-    text = "".join(log_lines)
-    logs = dict.fromkeys(re.findall(r"log: (\S+) \(check log file", text))
-    parts = []
-    for log in logs:
-        path = Path(log)
-        if path.is_file():
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            parts.append(f"--- {log} (last lines)\n" + "\n".join(lines[-12:]))
-    return "\n".join(parts) or "".join(log_lines[-40:])
+        return run_snakemake(settings, cores, force, on_line)
 
 
 def print_county_table(out_dir: Path) -> None:
@@ -179,13 +166,11 @@ def demo(
         if not fresh:
             with console.status(f"Making the demo world ({preset}, seed {seed}) in {data_dir} ..."):
                 make_world(data_dir, preset=preset, seed=seed)
-        settings = demo_settings(data_dir, out, preset)
-        out.mkdir(parents=True, exist_ok=True)
-        config = out / "config.yaml"
-        dump_settings(settings, config)
-        run_workflow(config, cores, force)
+        settings = demo_settings(data_dir.absolute(), out.absolute(), preset)
+        outcome = run_workflow(settings, cores, force)
     except TushuError as err:
         _fail(err)
+    console.print(f"[bold]{outcome.describe()}[/]")
     print_county_table(out)
     _print_evaluation(out, data_dir / "truth.csv")
 
@@ -251,57 +236,148 @@ def make_world_cmd(
     out: Path = typer.Argument(..., help="folder to write the world into"),
     preset: str = typer.Option("default"),
     seed: int = typer.Option(0),
+    force: bool = typer.Option(False, help="write into a non-empty folder, replacing a world"),
 ) -> None:
     """Write a demo world (STAC catalog of COGs, plots, reference layers, truth)."""
     from pipeline.demo import make_world
 
     try:
+        if out.is_dir() and any(out.iterdir()) and not force:
+            raise TushuError(
+                f"{out} is not empty; choose a new folder, or pass --force to replace the "
+                "demo world files in it"
+            )
         paths = make_world(out, preset=preset, seed=seed)
     except TushuError as err:
         _fail(err)
     console.print(f"World written: {paths.root}")
 
 
-def _step(fn, config: Path, *args) -> None:
+def _step(fn, *args, **kwargs) -> None:
+    """Run one step; a damaged step file it read is removed (the re-run re-makes it)."""
+    from pipeline.workflow.contracts import StepFileError
+
     try:
-        fn(load_settings(config), *args)
+        fn(*args, **kwargs)
+    except StepFileError as err:
+        if err.path is not None and "work" in Path(err.path).parts and Path(err.path).is_file():
+            Path(err.path).unlink()
+        _fail(err)
     except TushuError as err:
         _fail(err)
 
 
-@step_app.command("plan")
-def step_plan(config: Path = typer.Option(..., "--config")) -> None:
-    """Read plots, find imagery, plan tiles."""
-    from pipeline.workflow.steps import plan_run
+def _view(kind, text: str):
+    from pipeline.workflow.views import read_view
 
-    _step(plan_run, config)
+    return read_view(kind, text)
+
+
+def _run_options(text: str):
+    from pipeline.config import RunOptions
+
+    return RunOptions.model_validate_json(text)
+
+
+@step_app.command("plan")
+def step_plan(
+    view: str = typer.Option(..., help="the plan view of the settings (JSON)"),
+    run: str = typer.Option("{}", help="run options (JSON)"),
+    plots_out: Path = typer.Option(...),
+    items_out: Path = typer.Option(...),
+    plan_out: Path = typer.Option(...),
+    ingest_out: Path = typer.Option(...),
+) -> None:
+    """Read plots, find imagery, plan tiles."""
+    from pipeline.workflow.steps import PlanFiles, plan_step
+    from pipeline.workflow.views import PlanView
+
+    files = PlanFiles(plots=plots_out, items=items_out, plan=plan_out, ingest=ingest_out)
+    _step(plan_step, _view(PlanView, view), files, _run_options(run))
 
 
 @step_app.command("desk")
-def step_desk(config: Path = typer.Option(..., "--config")) -> None:
+def step_desk(
+    view: str = typer.Option(..., help="the desk view of the settings (JSON)"),
+    plots: Path = typer.Option(...),
+    table_out: Path = typer.Option(...),
+    meta_out: Path = typer.Option(...),
+) -> None:
     """Desk checks."""
-    from pipeline.workflow.steps import desk_run
+    from pipeline.workflow.steps import desk_step
+    from pipeline.workflow.views import DeskView
 
-    _step(desk_run, config)
+    _step(desk_step, _view(DeskView, view), plots, table_out, meta_out)
 
 
 @step_app.command("tile")
-def step_tile(config: Path = typer.Option(..., "--config"), tile: str = typer.Option(...)) -> None:
+def step_tile(
+    view: str = typer.Option(..., help="the tile view of the settings (JSON)"),
+    run: str = typer.Option("{}", help="run options (JSON)"),
+    tile: str = typer.Option(...),
+    plots: Path = typer.Option(...),
+    items: Path = typer.Option(...),
+    plan: Path = typer.Option(...),
+    series_out: Path = typer.Option(...),
+    pixels_out: Path = typer.Option(...),
+    meta_out: Path = typer.Option(...),
+    output_dir: Path = typer.Option(..., help="the run folder (default cache location)"),
+) -> None:
     """Imagery, indices and per-plot series for one tile."""
     import dask
 
-    from pipeline.workflow.steps import extract_tile
+    from pipeline.workflow.steps import TileInputs, tile_step
+    from pipeline.workflow.views import TileView
 
+    inputs = TileInputs(plots=plots, items=items, plan=plan)
     with dask.config.set(scheduler="threads", num_workers=1):
-        _step(extract_tile, config, tile)
+        _step(
+            tile_step,
+            _view(TileView, view),
+            tile,
+            inputs,
+            series_out,
+            pixels_out,
+            meta_out,
+            _run_options(run),
+            output_dir,
+        )
 
 
 @step_app.command("report")
-def step_report(config: Path = typer.Option(..., "--config")) -> None:
-    """Evidence, decisions and the deliverables."""
-    from pipeline.workflow.steps import report_run
+def step_report(
+    view: str = typer.Option(..., help="the report view of the settings (JSON)"),
+    plots: Path = typer.Option(...),
+    items: Path = typer.Option(...),
+    plan: Path = typer.Option(...),
+    desk_table: Path = typer.Option(...),
+    desk_meta: Path = typer.Option(...),
+    output_dir: Path = typer.Option(..., help="the run folder"),
+    run_id: str = typer.Option("", help="id of the `tushu run` that asked for this"),
+    started: str = typer.Option("", help="when that run started (ISO 8601)"),
+) -> None:
+    """Evidence, decisions and the deliverables (staged; `publish` puts them in place)."""
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.contracts import read_plan
+    from pipeline.workflow.steps import ReportInputs, report_step
+    from pipeline.workflow.views import ReportView
 
-    _step(report_run, config)
+    def go() -> None:
+        layout = RunLayout.of(output_dir)
+        tiles = tuple(layout.tile(t) for t in read_plan(plan).tile_ids)
+        inputs = ReportInputs(plots, items, plan, desk_table, desk_meta, tiles)
+        report_step(_view(ReportView, view), inputs, layout, run_id or None, started or None)
+
+    _step(go)
+
+
+@step_app.command("publish")
+def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) -> None:
+    """Put the staged deliverables in place (each replaced atomically)."""
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.steps import publish_step
+
+    _step(publish_step, RunLayout.of(output_dir))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
-"""The workflow's steps: each reads its inputs from disk, calls the pure stages, writes outputs.
+"""The workflow's steps: each reads the files its rule declares, calls the pure stages, and
+writes the files its rule declares (paths come from the rule; see :mod:`pipeline.layout`).
 
-This module and ``pipeline/io`` are the only places that touch disk or network. Layout under
-``settings.output_dir``: deliverables at the top, ``work/`` for intermediate files,
-``logs/`` and ``benchmarks/`` written by Snakemake.
+Each step receives only its typed view of the settings (:mod:`pipeline.workflow.views`), and
+run options where it needs them. Steps hand typed records to each other
+(:mod:`pipeline.workflow.contracts`).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,87 +17,100 @@ import pandas as pd
 import pystac
 from odc.geo.geobox import GeoBox
 
-import pipeline
-from pipeline.config import LayerSource, Settings
+from pipeline.config import LayerSource, RunOptions
 from pipeline.desk.checks import ReferenceLayers, check_desk
 from pipeline.desk.layers import Layer
 from pipeline.errors import TushuError
 from pipeline.files import write_json, write_table
-from pipeline.imagery.search import FetchReport, item_crs, load_cube, resolve_cache, search_items
+from pipeline.imagery.cube import FetchReport, load_cube, resolve_cache
+from pipeline.imagery.search import item_crs, search_items
 from pipeline.imagery.series import extract_series
-from pipeline.imagery.sources import open_source
+from pipeline.imagery.sources import open_source, source_reads_series
 from pipeline.imagery.tiles import plan_tiles
 from pipeline.imagery.zonal import coverage_weights
-from pipeline.judgement.decide import flag_plots
-from pipeline.judgement.evidence import compute_evidence
+from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_plots
+from pipeline.layout import RunLayout, TilePaths
 from pipeline.plots.read import read_plots
 from pipeline.plots.vector import file_checksum, read_vector
 from pipeline.reports.outputs import summarize_counties, write_plots
+from pipeline.reports.record import build_run_record
+from pipeline.workflow.contracts import (
+    DeskMeta,
+    Plan,
+    TileMeta,
+    TileSpec,
+    write_record,
+)
+from pipeline.workflow.views import DeskView, PlanView, ReportView, TileView
 
 
-def work_dir(settings: Settings) -> Path:
-    return Path(settings.output_dir) / "work"
+@dataclass(frozen=True)
+class PlanFiles:
+    plots: Path
+    items: Path
+    plan: Path
+    ingest: Path
 
 
-def plan_run(settings: Settings) -> list[str]:
-    """Read and normalise the plots, find the imagery, plan tiles. Returns the tile ids."""
+def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> Plan:
+    """Read and normalise the plots, find the imagery, plan tiles."""
     t0 = time.perf_counter()
-    work = work_dir(settings)
-    plot_input = read_plots(settings.plots, settings.layers.region)
+    run = run or RunOptions()
+    plot_input = read_plots(view.plots, view.region)
     plots = plot_input.plots
     has = ~(plots.geometry.isna() | plots.geometry.is_empty)
     if not has.any():
-        names = ", ".join(str(f.path) for f in settings.plots.plot_files())
+        names = ", ".join(str(f.path) for f in view.plots.plot_files())
         raise TushuError(f"{names}: no plot has a usable geometry")
     bbox = tuple(plots.geometry[has].to_crs(4326).total_bounds)
-    items = search_items(settings.imagery, bbox)
-    crs = settings.imagery.crs or item_crs(items)
+    items = search_items(view.imagery, bbox, run.retry)
+    crs = view.imagery.crs or item_crs(items)
     tile_of, tiles = plan_tiles(
-        plots.geometry.to_crs(crs), settings.imagery.tile_size_m, settings.imagery.resolution
+        plots.geometry.to_crs(crs), view.imagery.tile_size_m, view.imagery.resolution
     )
     plots["tile"] = tile_of
-    work.mkdir(parents=True, exist_ok=True)
-    plots.to_parquet(work / "plots.parquet", index=False)
-    write_table(plot_input.log.table(), Path(settings.output_dir) / "ingest_report.csv")
-    plot_record = plot_input.plan_record()
+    write_table(plots, out.plots)
+    write_table(plot_input.log.table(), out.ingest)
     for it in items:
         for asset in it.assets.values():
             asset.href = asset.get_absolute_href()
-    write_json(work / "items.json", [it.to_dict(include_self_link=False) for it in items])
-    write_json(
-        work / "plan.json",
-        {
-            "tiles": [{"tile_id": t.tile_id, "bbox": t.bbox, "n_plots": t.n_plots} for t in tiles],
-            "crs": str(crs),
-            **plot_record,
-            "seconds": time.perf_counter() - t0,
-        },
+    write_json(out.items, [it.to_dict(include_self_link=False) for it in items])
+    record = plot_input.plan_record()
+    plan = Plan(
+        tiles=tuple(TileSpec(tile_id=t.tile_id, bbox=t.bbox, n_plots=t.n_plots) for t in tiles),
+        crs=str(crs),
+        plots=record["plots"],
+        column_mapping=record["column_mapping"],
+        ingest=record.get("ingest", {}),
+        seconds=time.perf_counter() - t0,
     )
-    return [t.tile_id for t in tiles]
+    write_record(plan, out.plan)
+    return plan
 
 
-def desk_run(settings: Settings) -> None:
-    """Desk checks on the planned plot table; writes ``work/desk.parquet`` and ``desk.json``."""
+def desk_step(view: DeskView, plots_path: Path, table_out: Path, meta_out: Path) -> DeskMeta:
+    """Desk checks on the planned plot table."""
+    from pipeline.workflow.contracts import read_table
+
     t0 = time.perf_counter()
-    work = work_dir(settings)
-    plots = gpd.read_parquet(work / "plots.parquet")
-    refs, inputs = _read_references(settings)
-    desk = check_desk(plots, refs, settings.desk)
-    write_table(desk.table.reset_index(), work / "desk.parquet")
-    write_json(
-        work / "desk.json",
-        {
-            "skipped_checks": desk.skipped,
-            "inputs": inputs,
-            "thresholds": settings.desk.model_dump(),
-            "checks": desk.checks,
-            "seconds": time.perf_counter() - t0,
-        },
+    plots = read_table(plots_path, "plan")
+    refs, inputs = read_references(view)
+    desk = check_desk(plots, refs, view.desk)
+    write_table(desk.table.reset_index(), table_out)
+    meta = DeskMeta(
+        skipped_checks=desk.skipped,
+        inputs=inputs,
+        thresholds=view.desk.model_dump(mode="json"),
+        checks=desk.checks,
+        seconds=time.perf_counter() - t0,
     )
+    write_record(meta, meta_out)
+    return meta
 
 
-def _read_references(settings: Settings) -> tuple[ReferenceLayers, dict]:
-    layers = settings.layers
+def read_references(view: DeskView) -> tuple[ReferenceLayers, dict]:
+    """Read the configured reference layers, with a provenance record of each."""
+    layers = view.layers
     inputs: dict[str, list | dict] = {}
 
     def read(name: str, src: LayerSource, k: int | None = None) -> Layer:
@@ -133,149 +146,178 @@ def _read_references(settings: Settings) -> tuple[ReferenceLayers, dict]:
     return refs, inputs
 
 
-def extract_tile(settings: Settings, tile_id: str) -> None:
-    """Load one tile's imagery lazily and write its plots' series and planted shares."""
+@dataclass(frozen=True)
+class TileInputs:
+    plots: Path
+    items: Path
+    plan: Path
+
+
+def tile_step(
+    view: TileView,
+    tile_id: str,
+    inputs: TileInputs,
+    series_out: Path,
+    pixels_out: Path,
+    meta_out: Path,
+    run: RunOptions,
+    output_dir: Path,
+) -> TileMeta:
+    """Load one tile's imagery lazily; write its plots' series and planted shares."""
+    from pipeline.workflow.contracts import read_plan, read_table
+
     t0 = time.perf_counter()
-    work = work_dir(settings)
-    plan = json.loads((work / "plan.json").read_text(encoding="utf-8"))
-    tile = next((t for t in plan["tiles"] if t["tile_id"] == tile_id), None)
-    if tile is None:
-        raise TushuError(f"tile {tile_id!r} is not in {work / 'plan.json'}; re-run the plan step")
-    plots = gpd.read_parquet(work / "plots.parquet")
+    plan = read_plan(inputs.plan)
+    tile = plan.tile(tile_id)
+    plots = read_table(inputs.plots, "plan")
     plots = plots[plots["tile"] == tile_id]
-    items = [
-        pystac.Item.from_dict(d)
-        for d in json.loads((work / "items.json").read_text(encoding="utf-8"))
-    ]
-    geobox = GeoBox.from_bbox(tile["bbox"], crs=plan["crs"], resolution=settings.imagery.resolution)
-    source = open_source(settings.imagery)
-    cache = resolve_cache(settings.imagery, source, settings.output_dir, items)
+    items = [pystac.Item.from_dict(d) for d in _read_items(inputs.items)]
+    imagery = view.imagery
+    geobox = GeoBox.from_bbox(tile.bbox, crs=plan.crs, resolution=imagery.resolution)
+    source = open_source(imagery, run.retry)
+    cache = resolve_cache(run, source, output_dir, items)
     report = FetchReport()
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
-    if settings.imagery.source == "sentinelhub-statistical":
+    if source_reads_series(imagery):
         from pipeline.imagery.sources.statistical import plot_statistics
 
-        series, pixels = plot_statistics(
-            plots, items, settings.imagery, cache, report, settings.evidence
-        )
+        series, pixels = plot_statistics(plots, items, imagery, cache, report, view.prep)
         n_dates = int(series["date"].nunique()) if len(series) else 0
     else:
-        cube = load_cube(items, settings.imagery, geobox, cache=cache, report=report, source=source)
-        geoms = plots.geometry.to_crs(plan["crs"]).reset_index(drop=True)
+        cube = load_cube(
+            items,
+            imagery,
+            geobox,
+            cache=cache,
+            report=report,
+            source=source,
+            date_chunk=run.date_chunk,
+            retry=run.retry,
+        )
+        geoms = plots.geometry.to_crs(plan.crs).reset_index(drop=True)
         weights = coverage_weights(geoms, geobox)
         series, pixels = extract_series(
-            cube, weights, plots["row"].to_numpy(), years, settings.imagery, settings.evidence
+            cube, weights, plots["row"].to_numpy(), years, imagery, view.prep, run.date_chunk
         )
         n_dates = int(cube.sizes["time"])
-    out = work / "tiles" / tile_id
-    write_table(series, out / "series.parquet")
-    write_table(pixels, out / "pixels.parquet")
-    write_json(
-        out / "tile.json",
-        {
-            "tile_id": tile_id,
-            "n_plots": len(plots),
-            "shape": list(geobox.shape),
-            "n_dates": n_dates,
-            "imagery": {"source": settings.imagery.source, **report.to_json()},
-            "seconds": time.perf_counter() - t0,
-        },
+    write_table(series, series_out)
+    write_table(pixels, pixels_out)
+    meta = TileMeta(
+        tile_id=tile_id,
+        n_plots=len(plots),
+        shape=tuple(geobox.shape),
+        n_dates=n_dates,
+        imagery={"source": imagery.source, **report.to_json()},
+        seconds=time.perf_counter() - t0,
     )
+    write_record(meta, meta_out)
+    return meta
 
 
-def report_run(settings: Settings) -> gpd.GeoDataFrame:
-    """Evidence, decisions and every deliverable of the run; returns the plot result table."""
+def _read_items(path: Path) -> list[dict]:
+    import json
+
+    from pipeline.workflow.contracts import StepFileError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise StepFileError(
+            f"{path} is missing or damaged ({err}); re-run `tushu run` to re-make it", Path(path)
+        ) from None
+
+
+def concat_tables(paths: list[Path], step: str, columns: list[str]) -> pd.DataFrame:
+    """Concatenate the tiles' tables (an empty frame with ``columns`` when none has rows)."""
+    from pipeline.workflow.contracts import read_table
+
+    frames = [read_table(p, step) for p in paths]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def read_plot_table(path: Path) -> gpd.GeoDataFrame:
+    from pipeline.workflow.contracts import read_table
+
+    return read_table(path, "plan")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    plots: Path
+    items: Path
+    plan: Path
+    desk_table: Path
+    desk_meta: Path
+    tiles: tuple[TilePaths, ...]
+
+
+def report_step(
+    view: ReportView,
+    inputs: ReportInputs,
+    layout: RunLayout,
+    run_id: str | None = None,
+    started: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Evidence, decisions and every deliverable of the run, written to ``layout.staging``
+    (:func:`publish_step` moves them into place); returns the plot result table."""
+    from pipeline.workflow.contracts import read_desk_meta, read_plan, read_tile_meta
+
     t0 = time.perf_counter()
-    work = work_dir(settings)
-    out_dir = Path(settings.output_dir)
-    plan = json.loads((work / "plan.json").read_text(encoding="utf-8"))
-    desk_meta = json.loads((work / "desk.json").read_text(encoding="utf-8"))
-    plots = gpd.read_parquet(work / "plots.parquet")
-    desk = pd.read_parquet(work / "desk.parquet").set_index("row")
-    desk["desk_reasons"] = desk["desk_reasons"].map(list)
-    ids = [t["tile_id"] for t in plan["tiles"]]
-    series = _concat([work / "tiles" / t / "series.parquet" for t in ids])
-    pixels = _concat([work / "tiles" / t / "pixels.parquet" for t in ids])
-    evidence = compute_evidence(plots, series, pixels, settings.evidence)
-    decisions = flag_plots(plots, desk, evidence, settings.evidence)
-    result = (
-        plots.join(decisions, on="row")
-        .join(desk.drop(columns=["desk_reasons"]), on="row")
-        .join(evidence, on="row")
-    )
-    front = [
-        "row",
-        "plot_id",
-        "status",
-        "reasons",
-        "geom_area_mu",
-        "claimed_area_mu",
-        "verified_area_mu",
-        "planted_area_mu",
-        "n_clear_obs",
-    ]
-    result = result[front + [c for c in result.columns if c not in front]]
-    t_decide = time.perf_counter()
+    settings = view.settings
+    plan = read_plan(inputs.plan)
+    desk_meta = read_desk_meta(inputs.desk_meta)
+    plots = read_plot_table(inputs.plots)
+    desk = desk_table(read_table_checked(inputs.desk_table, "desk"))
+    series = concat_tables([t.series for t in inputs.tiles], "tile", SERIES_COLUMNS)
+    pixels = concat_tables([t.pixels for t in inputs.tiles], "tile", ["row"])
+    tiles = [read_tile_meta(t.meta) for t in inputs.tiles]
+    result = judge_plots(plots, desk, series, pixels, settings.evidence)
+    t_judge = time.perf_counter()
 
-    write_plots(result, out_dir)
-    ts = series.merge(plots[["row", "plot_id"]], on="row", how="left")
-    cols = ["row", "plot_id", "date", "ndvi", "ndmi", "bsi", "clear_share"]
-    write_table(ts[cols].sort_values(["row", "date"]), out_dir / "timeseries.parquet")
-    write_table(summarize_counties(result), out_dir / "summary.csv")
-    tiles_meta = [json.loads((work / "tiles" / t / "tile.json").read_text()) for t in ids]
-    items = json.loads((work / "items.json").read_text(encoding="utf-8"))
-    write_json(
-        out_dir / "run.json",
-        {
-            "tushu_version": pipeline.__version__,
-            "code_version": _git_version(),
-            "settings": settings.model_dump(mode="json"),
-            "inputs": {"plots": plan["plots"], **desk_meta["inputs"]},
-            "column_mapping": plan["column_mapping"],
-            "ingest": plan.get("ingest", {}),
-            "desk_thresholds": desk_meta["thresholds"],
-            "skipped_checks": desk_meta["skipped_checks"],
-            "imagery": {
-                "catalog": settings.imagery.catalog,
-                "crs": plan["crs"],
-                "n_items": len(items),
-                "item_ids": [it["id"] for it in items],
-            },
-            "counts": {
-                "plots": len(result),
-                "by_status": result["status"].value_counts().to_dict(),
-            },
-            "timings_s": {
-                "plan": plan["seconds"],
-                "desk": desk_meta["seconds"],
-                "tiles": {m["tile_id"]: m["seconds"] for m in tiles_meta},
-                "evidence_and_decisions": t_decide - t0,
-                "write_outputs": time.perf_counter() - t_decide,
-            },
-        },
+    write_plots(result, layout.staging)
+    write_timeseries(series, plots, layout.staged(layout.timeseries))
+    write_table(summarize_counties(result), layout.staged(layout.summary))
+    record = build_run_record(
+        settings,
+        result,
+        plan,
+        desk_meta,
+        tiles,
+        _read_items(inputs.items),
+        {"judge": t_judge - t0, "write_outputs": time.perf_counter() - t_judge},
+        run_id=run_id,
+        started=started,
     )
+    write_json(layout.staged(layout.run_json), record)
     return result
 
 
-def _concat(paths: list[Path]) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in paths]
-    frames = [f for f in frames if len(f)]
-    return (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["row", "date", "ndvi", "ndmi", "bsi", "clear_share"])
-    )
+def write_timeseries(series: pd.DataFrame, plots: pd.DataFrame, path: Path) -> None:
+    """``timeseries.parquet``: one row per plot and date, with the plot id."""
+    ts = series.merge(plots[["row", "plot_id"]], on="row", how="left")
+    cols = ["row", "plot_id", "date", "ndvi", "ndmi", "bsi", "clear_share"]
+    write_table(ts[cols].sort_values(["row", "date"]), path)
 
 
-def _git_version() -> str:
-    here = Path(pipeline.__file__).resolve().parent.parent
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(here), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return rev.stdout.strip() or pipeline.__version__
-    except (OSError, subprocess.SubprocessError):
-        return pipeline.__version__
+def read_table_checked(path: Path, step: str) -> pd.DataFrame:
+    from pipeline.workflow.contracts import read_table
+
+    return read_table(path, step)
+
+
+def publish_step(layout: RunLayout) -> None:
+    """Put the staged deliverables in place, each replacing its previous version atomically
+    (a hard link when possible, so the staged copy stays for Snakemake)."""
+    import os
+    import shutil
+
+    for final in layout.deliverables():
+        staged = layout.staged(final)
+        tmp = final.with_name(f".{final.name}.publish")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(staged, tmp)
+        except OSError:
+            shutil.copy2(staged, tmp)
+        os.replace(tmp, final)

@@ -14,14 +14,11 @@ import pytest
 from pipeline.config import PlotSource
 from pipeline.demo import make_world
 from pipeline.demo.settings import demo_settings
-from pipeline.workflow import steps
+from pipeline.workflow import inprocess
 
 
 def _run(settings) -> gpd.GeoDataFrame:
-    for tile in steps.plan_run(settings):
-        steps.extract_tile(settings, tile)
-    steps.desk_run(settings)
-    return steps.report_run(settings)
+    return inprocess.run_in_process(settings)
 
 
 @pytest.fixture(scope="module")

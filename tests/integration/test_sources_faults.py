@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import ImageryError
-from pipeline.workflow import steps
+from pipeline.layout import RunLayout
+from pipeline.workflow import inprocess
 from tests.paths import REPO_ROOT
 from tests.servers.runs import settings_for
 
@@ -28,14 +29,13 @@ def _sh(world, out, standin, **more):
 
 def _planned(settings) -> str:
     """Plan the run and return its biggest tile."""
-    steps.plan_run(settings)
-    plan = json.loads((steps.work_dir(settings) / "plan.json").read_text())
-    return max(plan["tiles"], key=lambda t: t["n_plots"])["tile_id"]
+    plan = inprocess.plan_in_process(settings)
+    return max(plan.tiles, key=lambda t: t.n_plots).tile_id
 
 
 def _tile(settings, tile: str) -> tuple[pd.DataFrame, dict]:
-    steps.extract_tile(settings, tile)
-    d = steps.work_dir(settings) / "tiles" / tile
+    inprocess.tile_in_process(settings, tile)
+    d = RunLayout.of(settings.output_dir).tile(tile).dir
     series = pd.read_parquet(d / "series.parquet").sort_values(["row", "date"])
     return series.reset_index(drop=True), json.loads((d / "tile.json").read_text())
 
@@ -109,7 +109,7 @@ def test_unreadable_scene__is_skipped_logged_and_counted(clean_sh, sh_env, tiny_
 def test_bad_credentials__error_names_the_setting(sh_env, tiny_world, tmp_path, monkeypatch):
     monkeypatch.setenv("SH_CLIENT_SECRET", "wrong")
     with pytest.raises(ImageryError, match="SH_CLIENT_SECRET"):
-        steps.plan_run(_sh(tiny_world, tmp_path, sh_env))
+        inprocess.plan_in_process(_sh(tiny_world, tmp_path, sh_env))
 
 
 def test_exhausted_quota__error_names_the_fix(clean_sh, sh_env, tiny_world, tmp_path):
@@ -118,21 +118,21 @@ def test_exhausted_quota__error_names_the_fix(clean_sh, sh_env, tiny_world, tmp_
     _planned(s)
     sh_env.inject("403", "/api/v1/process", times=1000)
     with pytest.raises(ImageryError, match="processing units"):
-        steps.extract_tile(s, tile)
+        inprocess.tile_in_process(s, tile)
 
 
 def test_no_scene_in_period__error_names_the_dates(sh_env, tiny_world, tmp_path):
     s = _sh(tiny_world, tmp_path, sh_env, start="2030-01-01", end="2030-12-31")
     with pytest.raises(ImageryError, match=r"imagery\.start/end"):
-        steps.plan_run(s)
+        inprocess.plan_in_process(s)
 
 
 KILLABLE = """
 import sys
 from pathlib import Path
-from pipeline.workflow import steps
+from pipeline.workflow import inprocess
 from pipeline.config import load_settings
-steps.extract_tile(load_settings(sys.argv[1]), sys.argv[2])
+inprocess.tile_in_process(load_settings(sys.argv[1]), sys.argv[2])
 """
 
 
@@ -159,7 +159,7 @@ def test_killed_download__rerun_fetches_only_missing_dates(clean_sh, sh_env, tin
     # finished entries only: a write cut by the kill leaves a ".tmp-*.npz" that is never trusted
     cached = [p for p in (tmp_path / "cache").rglob("*.npz") if not p.name.startswith(".")]
     assert 0 < len(cached) < n_dates
-    assert not (steps.work_dir(s) / "tiles" / tile / "series.parquet").exists()
+    assert not (RunLayout.of(s.output_dir).tile(tile).series).exists()
     mid = sh_env.count("/api/v1/process")
     series, meta = _tile(s, tile)
     assert meta["imagery"]["n_cached"] == len(cached)

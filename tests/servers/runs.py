@@ -7,10 +7,11 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from pipeline.config import Imagery, Settings
+from pipeline.config import Imagery, RunOptions, Settings
 from pipeline.demo.settings import demo_settings
 from pipeline.imagery.sources.stac import S2_BAND_CODES
-from pipeline.workflow import steps
+from pipeline.layout import RunLayout
+from pipeline.workflow import inprocess
 
 S2_BANDS = S2_BAND_CODES
 
@@ -18,23 +19,26 @@ S2_BANDS = S2_BAND_CODES
 def settings_for(world: Path, out: Path, **imagery: object) -> Settings:
     """Demo settings of the tiny world with ``imagery`` keys replaced."""
     base = demo_settings(world, out, preset="tiny")
+    run_keys = {k: imagery.pop(k) for k in ("retry", "cache", "cache_dir", "date_chunk")
+                if k in imagery}  # fmt: skip
     raw = base.imagery.model_dump()
     raw.update(imagery)
-    return base.model_copy(update={"imagery": Imagery.model_validate(raw)})
+    run = RunOptions.model_validate({**base.run.model_dump(), **run_keys})
+    return base.model_copy(update={"imagery": Imagery.model_validate(raw), "run": run})
 
 
 def run_steps(settings: Settings, desk_from: Path | None = None) -> gpd.GeoDataFrame:
     """plan, desk, every tile, report; returns the plot result table."""
-    ids = steps.plan_run(settings)
+    ids = inprocess.plan_in_process(settings).tile_ids
     if desk_from is not None:
-        work = steps.work_dir(settings)
+        work = RunLayout.of(settings.output_dir).work
         for name in ("desk.parquet", "desk.json"):
             shutil.copy(Path(desk_from) / "work" / name, work / name)
     else:
-        steps.desk_run(settings)
+        inprocess.desk_in_process(settings)
     for tile in ids:
-        steps.extract_tile(settings, tile)
-    return steps.report_run(settings)
+        inprocess.tile_in_process(settings, tile)
+    return inprocess.report_in_process(settings)
 
 
 def write_local_folder(world: Path, folder: Path) -> Path:

@@ -15,7 +15,7 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
-from pipeline.config import Imagery
+from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
 
 #: Common band names in cube order; ``scl`` is the class / cloud-mask band.
@@ -47,20 +47,21 @@ class ImagerySource(Protocol):
         ...
 
 
-def open_source(imagery: Imagery) -> ImagerySource:
-    """The source ``imagery.source`` names, configured from its sub-section."""
+def open_source(imagery: Imagery, retry: RetryOptions | None = None) -> ImagerySource:
+    """The source ``imagery.source`` names, configured from its sub-section; ``retry`` is the
+    run's retry policy (``run.retry``)."""
     if imagery.source == "stac":
         from pipeline.imagery.sources.stac import StacSource
 
-        return StacSource(imagery)
+        return StacSource(imagery, retry)
     if imagery.source in ("sentinelhub", "sentinelhub-statistical"):
         from pipeline.imagery.sources.sentinelhub import SentinelHubSource
 
-        return SentinelHubSource(imagery)
+        return SentinelHubSource(imagery, retry)
     if imagery.source == "local":
         from pipeline.imagery.sources.local import LocalSource
 
-        return LocalSource(imagery)
+        return LocalSource(imagery, retry)
     raise ImageryError(f"unknown imagery.source {imagery.source!r}")
 
 
@@ -88,3 +89,8 @@ def fuse_first(stack: list[np.ndarray]) -> np.ndarray:
         hole = np.isnan(out)
         out[hole] = arr[hole]
     return out
+
+
+def source_reads_series(imagery: Imagery) -> bool:
+    """Whether the configured source gives per-plot series (not a cube to reduce per pixel)."""
+    return imagery.source == "sentinelhub-statistical"

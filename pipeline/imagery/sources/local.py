@@ -29,7 +29,7 @@ from odc.geo.geobox import GeoBox
 from pydantic import BaseModel, ConfigDict, ValidationError
 from rasterio.warp import Resampling, reproject, transform_bounds
 
-from pipeline.config import Imagery
+from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
 from pipeline.imagery.harmonize import Scaling, to_cube_dn
 from pipeline.imagery.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
@@ -94,9 +94,10 @@ class LocalSource:
 
     remote = False
 
-    def __init__(self, imagery: Imagery):
+    def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
         assert imagery.local is not None
         self.imagery = imagery
+        self.retry = retry or RetryOptions()
         self.folder = Path(imagery.local.path)
         self.spec = read_spec(Path(imagery.local.description or self.folder / "scenes.yaml"))
         self.name = f"local:{self.folder.resolve()}"

@@ -18,7 +18,7 @@ import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox, GeoboxTiles
 
-from pipeline.config import Imagery
+from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
 from pipeline.imagery.sources import CUBE_BANDS, FatalSourceError, no_scene_error
 
@@ -45,7 +45,7 @@ CREDENTIALS_HINT = (
 )
 
 
-def sh_config(imagery: Imagery):
+def sh_config(imagery: Imagery, retry: RetryOptions | None = None):
     """An SHConfig for the settings' deployment with the retry policy; credentials from the
     environment or the profile."""
     from sentinelhub import SHConfig
@@ -66,10 +66,11 @@ def sh_config(imagery: Imagery):
         config.sh_token_url = CDSE_TOKEN
     else:
         config.sh_token_url = f"{base}/auth/realms/main/protocol/openid-connect/token"
-    config.max_download_attempts = imagery.retry.attempts
-    config.download_sleep_time = imagery.retry.backoff_s
-    config.download_timeout_seconds = imagery.retry.timeout_s
-    config.max_retries = imagery.retry.attempts
+    retry = retry or RetryOptions()
+    config.max_download_attempts = retry.attempts
+    config.download_sleep_time = retry.backoff_s
+    config.download_timeout_seconds = retry.timeout_s
+    config.max_retries = retry.attempts
     if not (config.sh_client_id and config.sh_client_secret):
         raise FatalSourceError(f"no Sentinel Hub credentials found; {CREDENTIALS_HINT}")
     return config
@@ -137,15 +138,16 @@ class SentinelHubSource:
 
     remote = True
 
-    def __init__(self, imagery: Imagery):
+    def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
         self.imagery = imagery
+        self.retry = retry or RetryOptions()
         opts = imagery.sentinelhub
         self.name = f"sentinelhub:{opts.base_url}:{opts.collection}:{opts.upsampling}"
 
     def find_items(self, bbox_lonlat, start: date, end: date) -> list[pystac.Item]:
         from sentinelhub import CRS, BBox, SentinelHubCatalog
 
-        config = sh_config(self.imagery)
+        config = sh_config(self.imagery, self.retry)
 
         def search() -> list[dict]:
             catalog = SentinelHubCatalog(config=config)
@@ -199,7 +201,7 @@ class SentinelHubSource:
             responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
             bbox=BBox(tuple(geobox.extent.boundingbox), crs=CRS(geobox.crs.epsg)),
             size=(geobox.shape.x, geobox.shape.y),
-            config=sh_config(self.imagery),
+            config=sh_config(self.imagery, self.retry),
         )
         data = call_service(request.get_data)[0]  # (y, x, 8) uint16
         if data.shape[:2] != tuple(geobox.shape):

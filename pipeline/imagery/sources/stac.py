@@ -16,7 +16,7 @@ import pystac
 from odc.geo.geobox import GeoBox
 from urllib3.util.retry import Retry
 
-from pipeline.config import Imagery
+from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
 from pipeline.imagery.harmonize import Scaling, scene_scaling, to_cube_dn
 from pipeline.imagery.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
@@ -68,8 +68,9 @@ def band_assets(imagery: Imagery) -> dict[str, str]:
 class StacSource:
     """Static catalog or STAC API; odc-stac loads each scene on the tile's grid."""
 
-    def __init__(self, imagery: Imagery):
+    def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
         self.imagery = imagery
+        self.retry = retry or RetryOptions()
         preset = PRESETS.get(imagery.stac.preset or "")
         self.catalog = imagery.catalog or (preset[0] if preset else "")
         self.collection = imagery.collection or (preset[1] if preset else None)
@@ -106,7 +107,7 @@ class StacSource:
         from pystac_client import Client
         from pystac_client.stac_api_io import StacApiIO
 
-        r = self.imagery.retry
+        r = self.retry
         stac_io = StacApiIO(
             timeout=r.timeout_s,
             max_retries=Retry(
@@ -135,7 +136,7 @@ class StacSource:
         import odc.stac
 
         if not self._configured:
-            r = self.imagery.retry
+            r = self.retry
             odc.stac.configure_rio(
                 cloud_defaults=True,
                 GDAL_HTTP_MAX_RETRY=str(r.attempts),

@@ -13,7 +13,7 @@ from pipeline.imagery.series import extract_series, prep_windows
 from pipeline.imagery.zonal import coverage_weights
 from tests.synthetic import UTM, X0, Y0, dn_cube
 
-IMG = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2023, 1, 1), date_chunk=7)
+IMG = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2023, 1, 1))
 EV = Evidence()
 
 
@@ -64,10 +64,8 @@ def test_extract_series__planted_signal_found_and_absent_one_not():
 def test_extract_series__date_chunking_does_not_change_results():
     cube, weights = _world(seed=3)
     rows, years = np.array([0, 1]), np.array([2022, 2022])
-    s1, p1 = extract_series(cube, weights, rows, years, IMG, EV)
-    s2, p2 = extract_series(
-        cube, weights, rows, years, IMG.model_copy(update={"date_chunk": 50}), EV
-    )
+    s1, p1 = extract_series(cube, weights, rows, years, IMG, EV, date_chunk=7)
+    s2, p2 = extract_series(cube, weights, rows, years, IMG, EV, date_chunk=50)
     pd.testing.assert_frame_equal(s1, s2)
     pd.testing.assert_frame_equal(p1, p2)
 

@@ -1,0 +1,54 @@
+"""Judge every plot: desk findings, imagery evidence and decisions joined into one result table."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from pipeline.config import Evidence
+from pipeline.judgement.decide import flag_plots
+from pipeline.judgement.evidence import compute_evidence
+
+# Result columns first (then the plot's attributes, desk and evidence metrics).
+FRONT = (
+    "row",
+    "plot_id",
+    "status",
+    "reasons",
+    "geom_area_mu",
+    "claimed_area_mu",
+    "verified_area_mu",
+    "planted_area_mu",
+    "n_clear_obs",
+)
+SERIES_COLUMNS = ["row", "date", "ndvi", "ndmi", "bsi", "clear_share"]
+
+
+def judge_plots(
+    plots: gpd.GeoDataFrame,
+    desk: pd.DataFrame,
+    series: pd.DataFrame,
+    pixels: pd.DataFrame,
+    evidence: Evidence,
+) -> gpd.GeoDataFrame:
+    """One row per plot (input order): claims, status, reasons, areas, desk and evidence metrics.
+
+    ``desk``: desk findings indexed by ``row`` with a ``desk_reasons`` list column; ``series``:
+    per plot and date (row, date, ndvi, ndmi, bsi, clear_share); ``pixels``: per-plot planted
+    shares from the tile step.
+    """
+    ev = compute_evidence(plots, series, pixels, evidence)
+    decisions = flag_plots(plots, desk, ev, evidence)
+    result = (
+        plots.join(decisions, on="row")
+        .join(desk.drop(columns=["desk_reasons"]), on="row")
+        .join(ev, on="row")
+    )
+    return result[list(FRONT) + [c for c in result.columns if c not in FRONT]]
+
+
+def desk_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """The desk step's table as :func:`judge_plots` takes it (index ``row``, reasons as lists)."""
+    desk = raw.set_index("row")
+    desk["desk_reasons"] = desk["desk_reasons"].map(list)
+    return desk

@@ -1,0 +1,130 @@
+"""Typed records that steps hand to each other: the plan, the desk result, a tile result.
+
+Each record is written by one function and read by one function; a missing, truncated or
+foreign file is a :class:`StepFileError` that names the file and how to recover (a re-run
+re-makes it). Tables travel as Parquet beside these records (paths in :mod:`pipeline.layout`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pipeline.errors import TushuError
+from pipeline.files import write_json
+
+
+class StepFileError(TushuError):
+    """A step's input file is missing, truncated or not what the step expects (``path``)."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TileSpec(_Record):
+    """One tile of the processing grid: its id, box (grid CRS, metres) and plot count."""
+
+    tile_id: str
+    bbox: tuple[float, float, float, float]
+    n_plots: int
+
+
+class Plan(_Record):
+    """What the plan step decided: the tiles, the grid CRS, and the plot input's provenance."""
+
+    tiles: tuple[TileSpec, ...]
+    crs: str
+    plots: dict[str, Any]
+    column_mapping: list[dict[str, Any]] | dict[str, Any]
+    ingest: dict[str, Any] = {}
+    seconds: float
+
+    def tile(self, tile_id: str) -> TileSpec:
+        for t in self.tiles:
+            if t.tile_id == tile_id:
+                return t
+        raise StepFileError(f"tile {tile_id!r} is not in the plan; re-run `tushu run` (re-plans)")
+
+    @property
+    def tile_ids(self) -> list[str]:
+        return [t.tile_id for t in self.tiles]
+
+
+class DeskMeta(_Record):
+    """The desk step's record: which checks ran, on which inputs, with which thresholds."""
+
+    skipped_checks: list[str]
+    inputs: dict[str, Any]
+    thresholds: dict[str, Any]
+    checks: dict[str, Any]
+    seconds: float
+
+
+class TileMeta(_Record):
+    """One tile job's record: size, dates read, what the imagery source fetched or skipped."""
+
+    tile_id: str
+    n_plots: int
+    shape: tuple[int, int]
+    n_dates: int
+    imagery: dict[str, Any]
+    seconds: float
+
+
+def write_record(record: _Record, path: Path) -> None:
+    """Write a step record as JSON (atomically)."""
+    write_json(Path(path), record.model_dump(mode="json"))
+
+
+def _read(path: Path, kind: type[_Record], step: str) -> Any:
+    path = Path(path)
+    hint = f"re-run `tushu run` to re-make it (the {step} step runs again)"
+    if not path.is_file():
+        raise StepFileError(f"{path} is missing; {hint}")
+    try:
+        return kind.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as err:
+        first = str(err).splitlines()[0]
+        raise StepFileError(
+            f"{path} is damaged or from another version ({first}); {hint}"
+        ) from None
+
+
+def read_plan(path: Path) -> Plan:
+    return _read(path, Plan, "plan")
+
+
+def read_desk_meta(path: Path) -> DeskMeta:
+    return _read(path, DeskMeta, "desk")
+
+
+def read_tile_meta(path: Path) -> TileMeta:
+    return _read(path, TileMeta, "tile")
+
+
+def read_table(path: Path, step: str):
+    """A step's Parquet table (pandas or GeoPandas by content); damaged → :class:`StepFileError`."""
+    import geopandas as gpd
+    import pandas as pd
+    import pyarrow
+    import pyarrow.parquet
+
+    path = Path(path)
+    hint = f"re-run `tushu run` to re-make it (the {step} step runs again)"
+    if not path.is_file():
+        raise StepFileError(f"{path} is missing; {hint}")
+    try:
+        meta = pyarrow.parquet.read_schema(path).metadata or {}
+        if b"geo" in meta:
+            return gpd.read_parquet(path)
+        return pd.read_parquet(path)
+    except (OSError, pyarrow.ArrowException, ValueError) as err:
+        raise StepFileError(f"{path} is damaged ({err}); {hint}", path) from None
