@@ -369,9 +369,48 @@ class SeriesPrepSettings(PrepSettings):
     min_clear_share: float
 
 
+class TaskTarget(_Frozen):
+    """A county's annual task for one stage group (``planted``: 造林验收 + 纳入造林; ``design``:
+    设计施工), in 亩 (and optionally a plot count)."""
+
+    county: str = Field(min_length=1, description="county name as the plots give it (县)")
+    stage: Literal["planted", "design"] = "planted"
+    area_mu: float = Field(gt=0, description="annual task area, 亩")
+    plots: int | None = Field(None, ge=1)
+
+
+class FieldSample(_Frozen):
+    """The stratified random sample of plots for field checks (strata: county × status)."""
+
+    size: int = Field(30, ge=1, description="plots drawn in total (allocated by stratum size)")
+    seed: int = 0
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
+class Reports(_Frozen):
+    """The documents a monitoring center sends (workbook, 整改清单, bulletin, history, HTML
+    report, evidence packs, field lists). Changing this section re-makes only the documents."""
+
+    title: str = "造林图斑遥感核查"
+    compiling_unit: str = Field("", description="编制单位 printed under each document's title")
+    report_date: date | None = Field(None, description="date printed on documents (default: today)")
+    targets: tuple[TaskTarget, ...] = ()
+    history: tuple[Path, ...] = Field(
+        (), description="earlier run folders of the same plots, oldest first (回头看)"
+    )
+    deadline_days: int = Field(30, ge=1, description="整改 deadline: report date + these days")
+    visit_statuses: tuple[Literal["suspect", "inconsistent", "insufficient_data"], ...] = (
+        "suspect",
+        "inconsistent",
+    )
+    sample: FieldSample = FieldSample()
+    evidence_packs: bool = Field(True, description="one HTML evidence pack per flagged plot")
+
+
 class Settings(_Frozen):
     """Everything one run needs, validated. ``run`` holds how to run (never a reason to re-run);
-    every other section is science: a change there re-runs the steps that read it."""
+    ``reports`` shapes the documents only; every other section is science: a change there
+    re-runs the steps that read it."""
 
     output_dir: Path
     plots: PlotSource
@@ -379,6 +418,7 @@ class Settings(_Frozen):
     imagery: Imagery
     desk: DeskChecks = DeskChecks()
     evidence: Evidence = Evidence()
+    reports: Reports = Reports()
     run: RunOptions = RunOptions()
 
     @model_validator(mode="before")
@@ -401,8 +441,9 @@ class Settings(_Frozen):
         return {**raw, "imagery": imagery, "run": {**run, **moved}}
 
     def science(self) -> dict[str, Any]:
-        """The settings that decide the results (everything but ``run``), as JSON values."""
-        return self.model_dump(mode="json", exclude={"run"})
+        """The settings that decide the plot results (everything but ``run`` and ``reports``,
+        which shapes only the documents), as JSON values."""
+        return self.model_dump(mode="json", exclude={"run", "reports"})
 
     def science_hash(self) -> str:
         """SHA-256 of :meth:`science` (canonical JSON): equal hashes, equal results."""
@@ -456,9 +497,7 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     out = rebase(settings)
     catalog = out.imagery.catalog
     if catalog and "://" not in catalog and not Path(catalog).is_absolute():
-        imagery = out.imagery.model_copy(
-            update={"catalog": os.path.normpath(base / catalog)}
-        )
+        imagery = out.imagery.model_copy(update={"catalog": os.path.normpath(base / catalog)})
         out = out.model_copy(update={"imagery": imagery})
     return out
 

@@ -114,14 +114,11 @@ def print_county_table(out_dir: Path) -> None:
         table.add_column(col, justify="left" if col.startswith("县") else "right")
     for _, r in summary.iterrows():
         table.add_row(
-            str(r["county"]),
-            str(r["n_plots"]),
-            str(r["n_consistent"]),
-            str(r["n_suspect"]),
-            str(r["n_inconsistent"]),
-            str(r["n_insufficient_data"]),
-            f"{r['claimed_area_mu']:.1f}",
-            f"{r['verified_area_mu']:.1f}",
+            str(r["县"]),
+            str(r["图斑数"]),
+            *(str(r[f"图斑数_{label}"]) for label in ("图数一致", "存疑", "不一致", "数据不足")),
+            f"{r['上报面积_亩']:.1f}",
+            f"{r['核实面积_亩']:.1f}",
         )
     console.print(table)
     console.print(

@@ -32,8 +32,10 @@ from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_plots
 from pipeline.layout import RunLayout, TilePaths
 from pipeline.plots.read import read_plots
 from pipeline.plots.vector import file_checksum, read_vector
-from pipeline.reports.outputs import summarize_counties, write_plots
+from pipeline.reports.gpkg import write_gpkg
+from pipeline.reports.parquet import write_plots_parquet, write_timeseries
 from pipeline.reports.record import build_run_record
+from pipeline.reports.summary import write_summary
 from pipeline.workflow.contracts import (
     DeskMeta,
     Plan,
@@ -275,9 +277,10 @@ def report_step(
     result = judge_plots(plots, desk, series, pixels, settings.evidence)
     t_judge = time.perf_counter()
 
-    write_plots(result, layout.staging)
+    write_plots_parquet(result, layout.staged(layout.plots_parquet))
+    write_gpkg(result, layout.staged(layout.plots_gpkg))
     write_timeseries(series, plots, layout.staged(layout.timeseries))
-    write_table(summarize_counties(result), layout.staged(layout.summary))
+    write_summary(result, layout.staged(layout.summary))
     record = build_run_record(
         settings,
         result,
@@ -291,13 +294,6 @@ def report_step(
     )
     write_json(layout.staged(layout.run_json), record)
     return result
-
-
-def write_timeseries(series: pd.DataFrame, plots: pd.DataFrame, path: Path) -> None:
-    """``timeseries.parquet``: one row per plot and date, with the plot id."""
-    ts = series.merge(plots[["row", "plot_id"]], on="row", how="left")
-    cols = ["row", "plot_id", "date", "ndvi", "ndmi", "bsi", "clear_share"]
-    write_table(ts[cols].sort_values(["row", "date"]), path)
 
 
 def read_table_checked(path: Path, step: str) -> pd.DataFrame:
