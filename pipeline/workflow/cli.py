@@ -123,6 +123,7 @@ def print_county_table(out_dir: Path) -> None:
     console.print(table)
     console.print(
         f"Outputs: {out_dir}/plots.gpkg, plots.parquet, timeseries.parquet, summary.csv, run.json"
+        "; documents in reports/ (核查汇总表.xlsx, 进度通报.html, 整改清单_*.html, ...)"
     )
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
     ingest = run.get("ingest", {})
@@ -375,6 +376,19 @@ def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) ->
     from pipeline.workflow.steps import publish_step
 
     _step(publish_step, RunLayout.of(output_dir))
+
+
+@step_app.command("documents")
+def step_documents(
+    view: str = typer.Option(..., help="the documents view of the settings (JSON)"),
+    output_dir: Path = typer.Option(..., help="the run folder"),
+) -> None:
+    """Workbook, 整改清单, bulletin, history, field lists, HTML report and evidence packs."""
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.steps import documents_step
+    from pipeline.workflow.views import DocumentsView
+
+    _step(documents_step, _view(DocumentsView, view), RunLayout.of(output_dir))
 
 
 if __name__ == "__main__":
