@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.codes import REASONS, STATUSES, split_reasons
+from pipeline.codes import REASONS, STATUS_LABELS, STATUSES, split_reasons
 from pipeline.demo import make_world
 from tests.paths import REPO_ROOT
 
@@ -76,9 +76,9 @@ def test_demo__timeseries_summary_and_run_record(demo_run):
     assert set(ts["row"]) == with_geom
     assert ts.groupby("row")["date"].nunique().min() > 10
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
-    total = summary[summary["county"] == "合计"].iloc[0]
-    assert total["n_plots"] == len(res)
-    assert sum(total[f"n_{s}"] for s in STATUSES) == len(res)
+    total = summary[summary["县"] == "合计"].iloc[0]
+    assert total["图斑数"] == len(res)
+    assert sum(total[f"图斑数_{STATUS_LABELS[s]}"] for s in STATUSES) == len(res)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["imagery"]["item_ids"] and len(run["inputs"]["plots"]["sha256"]) == 64
     assert {"plan", "desk", "tiles", "judge", "write_outputs"} <= set(run["timings_s"])
@@ -131,7 +131,7 @@ def test_run__same_config_from_two_folders_with_a_changed_threshold_is_current(d
     assert again.returncode == 0 and "up to date" in again.stdout
     changed = _tushu("run", "--config", str(_config(root, "../two", loss_drop=0.9)), cwd=root / "b")
     assert changed.returncode == 0, changed.stdout
-    assert "re-ran: report, publish" in " ".join(changed.stdout.split())
+    assert "re-ran: report, publish, documents" in " ".join(changed.stdout.split())
     after = gpd.read_parquet(out / "plots.parquet")
     assert not after["reasons"].str.contains("VEGETATION_LOSS").any()
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))

@@ -69,9 +69,7 @@ def _expected(path: tuple, source: str) -> set[str]:
 @pytest.mark.parametrize("source", ["stac", "sentinelhub-statistical"])
 def test_step_params__each_science_key_re_runs_exactly_the_steps_that_read_it(source):
     base = demo_settings(Path("/w"), Path("/r"))
-    base = base.model_copy(
-        update={"imagery": base.imagery.model_copy(update={"source": source})}
-    )
+    base = base.model_copy(update={"imagery": base.imagery.model_copy(update={"source": source})})
     raw = base.model_dump(mode="json")
     before = step_params(base)
     checked = 0
@@ -88,6 +86,14 @@ def test_step_params__each_science_key_re_runs_exactly_the_steps_that_read_it(so
         assert rerun == _expected(path, source), ".".join(path)
         checked += 1
     assert checked > 60
+
+
+def test_step_params__report_settings_re_run_only_the_documents():
+    base = demo_settings(Path("/w"), Path("/r"))
+    reports = base.reports.model_copy(update={"compiling_unit": "市林业监测中心"})
+    after = step_params(base.model_copy(update={"reports": reports}))
+    before = step_params(base)
+    assert {s for s in before if before[s] != after[s]} == {"documents"}
 
 
 def test_step_params__run_options_re_run_nothing():

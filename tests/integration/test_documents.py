@@ -1,0 +1,164 @@
+"""The documents of a run (reports/): workbook, GeoPackage style, 整改清单, history, field lists."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from pipeline.codes import ACTIONS, STATUS_LABELS, actions_of
+from pipeline.config import Reports, TaskTarget
+from pipeline.demo.settings import demo_settings
+from pipeline.layout import RunLayout
+from pipeline.reports.summary import AREA_LABELS, plot_areas
+from pipeline.workflow import inprocess
+
+openpyxl = pytest.importorskip("openpyxl")
+TARGETS = (
+    TaskTarget(county="明溪县", area_mu=200.0),
+    TaskTarget(county="清流县", area_mu=150.0),
+    TaskTarget(county="清流县", stage="design", area_mu=20.0),
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_world, tmp_path_factory):
+    """A run of the tiny world with documents, and a second one with a changed loss threshold
+    that names the first in ``reports.history`` (report and documents steps only)."""
+    root = tmp_path_factory.mktemp("documents")
+    reports = Reports(compiling_unit="三明市林业监测中心", report_date=date(2025, 11, 30),
+                      targets=TARGETS, sample={"size": 12, "seed": 1})  # fmt: skip
+    first = demo_settings(tiny_world, root / "first", preset="tiny")
+    first = first.model_copy(update={"reports": reports})
+    inprocess.run_in_process(first, documents=True)
+    shutil.copytree(root / "first" / "work", root / "second" / "work")
+    second = first.model_copy(
+        update={
+            "output_dir": root / "second",
+            "evidence": first.evidence.model_copy(update={"loss_drop": 0.9}),
+            "reports": reports.model_copy(update={"history": (root / "first",)}),
+        }
+    )
+    inprocess.report_in_process(second)
+    inprocess.documents_in_process(second)
+    return RunLayout.of(root / "first"), RunLayout.of(root / "second")
+
+
+def _sheet_rows(ws, header_row: int = 4):
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[header_row - 1]
+    return [dict(zip(header, r, strict=True)) for r in rows[header_row:]]
+
+
+def test_workbook__totals_reconcile_with_plots_parquet(runs):
+    layout, _ = runs
+    res = gpd.read_parquet(layout.plots_parquet)
+    wb = openpyxl.load_workbook(layout.workbook)
+    ws = wb["汇总"]
+    assert ws["A1"].value.endswith("汇总表") and ws["A3"].value == "单位：亩"
+    assert "三明市林业监测中心" in ws["A2"].value and "2025-11-30" in ws["A2"].value
+    rows = _sheet_rows(ws)
+    total = rows[-1]
+    counties = rows[:-1]
+    assert total["县"] == "合计"
+    planted = res[~res["is_design"].fillna(False)]
+    assert total["图斑数"] == len(res) == sum(r["图斑数"] for r in counties)
+    areas = plot_areas(res)
+    for label in AREA_LABELS.values():
+        col = {v: k for k, v in AREA_LABELS.items()}[label]
+        assert total[label] == pytest.approx(sum(r[label] for r in counties), abs=1e-6)
+        assert total[label] == pytest.approx(areas.loc[planted.index, col].sum(), abs=1e-6)
+    assert total["上报面积"] == pytest.approx(
+        planted["claimed_area_mu"].sum(), abs=0.005 * len(res)
+    )
+    assert total["核实面积"] == pytest.approx(res["verified_area_mu"].sum(), abs=0.005 * len(res))
+    qingliu = next(r for r in counties if r["县"] == "清流县")
+    assert qingliu["造林任务"] == 150.0
+    assert qingliu["核实面积占任务"] == pytest.approx(qingliu["核实面积"] / 150.0)
+    design = res[res["is_design"].fillna(False) & (res["county"] == "清流县")]
+    assert qingliu["设计施工面积"] == pytest.approx(design["claimed_area_mu"].sum(), abs=0.01)
+    assert qingliu["设计施工任务"] == 20.0
+    assert ws.cell(5, 4).number_format == "0.00"  # areas carry two decimals
+    for name in ("明溪县", "清流县"):
+        detail = _sheet_rows(wb[name])
+        plots, sums = detail[:-1], detail[-1]
+        assert len(plots) == (res["county"] == name).sum()
+        assert sums["序号"] == "合计"
+        county_row = next(r for r in counties if r["县"] == name)
+        assert sums["核实面积"] == pytest.approx(county_row["核实面积"] + 0, abs=1e-6)
+        assert all(round(p["图形面积"], 2) == p["图形面积"] for p in plots)
+        assert {p["核查结论"] for p in plots} <= set(STATUS_LABELS.values())
+    assert {"整改清单", "说明"} <= set(wb.sheetnames)
+
+
+def test_rectification__every_plot_needing_action_once_with_its_action(runs):
+    layout, _ = runs
+    res = gpd.read_parquet(layout.plots_parquet)
+    rows = _sheet_rows(openpyxl.load_workbook(layout.workbook)["整改清单"])
+    need = res[res["reasons"].map(bool) & ~res["is_design"].fillna(False)]
+    assert sorted(r["行号"] for r in rows) == sorted(need["row"])
+    by_row = {r["行号"]: r for r in rows}
+    lost = res.loc[res["reasons"].str.contains("VEGETATION_LOSS"), "row"].iloc[0]
+    assert by_row[lost]["整改措施"] == ACTIONS["replant"]
+    partial = res.loc[res["reasons"].str.contains("PARTIAL_PLANTING")].iloc[0]
+    assert by_row[partial["row"]]["整改措施"] == ACTIONS["supplement"]
+    assert 0 < by_row[partial["row"]]["整改面积"] < partial["geom_area_mu"]
+    assert all(r["整改期限"] == "2025-12-30" for r in rows)
+    for county in {r["县"] for r in rows}:
+        text = layout.rectification_doc(county).read_text(encoding="utf-8")
+        assert f"{county}整改清单" in text and "单位：亩" in text
+    assert set(actions_of("LOW_SURVIVAL;OVERLAP")) == {"supplement", "deduct"}
+
+
+def test_gpkg__opens_with_its_style_and_chinese_statuses(runs):
+    layout, _ = runs
+    gpkg = gpd.read_file(layout.plots_gpkg, layer="plots")
+    assert list(gpkg.columns[:4]) == ["序号", "核查状态", "状态代码", "问题说明"]
+    assert set(gpkg["核查状态"]) <= set(STATUS_LABELS.values())
+    assert set(gpkg["状态代码"]) <= set(STATUS_LABELS)
+    assert not any(gpkg[c].isna().all() for c in gpkg.columns if c != "geometry")
+    assert "village" not in gpkg.columns and "county" not in gpkg.columns
+    info = pyogrio.read_info(layout.plots_gpkg, layer="plots")
+    assert dict(zip(info["fields"], info["dtypes"], strict=True))["造林年度"].startswith("int")
+    with sqlite3.connect(layout.plots_gpkg) as con:
+        styles = con.execute(
+            "SELECT f_table_name, useAsDefault, styleQML FROM layer_styles"
+        ).fetchall()
+    assert styles[0][0] == "plots" and styles[0][1] == 1
+    assert 'attr="核查状态"' in styles[0][2] and "不一致" in styles[0][2]
+
+
+def test_history__a_changed_threshold_lists_the_changed_plots(runs):
+    first, second = runs
+    before = gpd.read_parquet(first.plots_parquet)
+    after = gpd.read_parquet(second.plots_parquet)
+    moved = before.loc[before["status"] != after["status"], "row"]
+    assert len(moved) >= 1  # the loss plot is no longer flagged
+    changed = pd.read_csv(second.changed_plots, encoding="utf-8-sig")
+    assert sorted(changed["行号"]) == sorted(moved)
+    hist = pd.read_csv(second.history_table, encoding="utf-8-sig")
+    assert len(hist) == len(after) and (hist["状态变化"] == "是").sum() == len(moved)
+    bulletin = second.bulletin.read_text(encoding="utf-8")
+    assert "与上次核查相比" in bulletin and "结论变化图斑数" in bulletin
+    assert "无对比" in first.bulletin.read_text(encoding="utf-8")
+
+
+def test_fieldwork__visit_files_and_sample_estimate(runs):
+    layout, _ = runs
+    res = gpd.read_parquet(layout.plots_parquet)
+    visits = gpd.read_file(layout.visits_kml)
+    flagged = res[res["status"].isin(["suspect", "inconsistent"]) & res.geometry.notna()]
+    flagged = flagged[~flagged.geometry.is_empty]
+    assert len(visits) == len(flagged)
+    assert len(gpd.read_file(layout.visits_gpx, layer="waypoints")) == len(flagged)
+    sample = pd.read_csv(layout.field_sample, encoding="utf-8-sig")
+    assert 10 <= len(sample) <= 14 and sample["行号"].is_unique
+    import json
+
+    est = json.loads(layout.field_estimate.read_text(encoding="utf-8"))
+    assert est["low"] <= est["rate"] <= est["high"] and est["n_plots"] == len(res)
