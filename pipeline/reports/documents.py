@@ -94,12 +94,39 @@ def make_documents(layout: RunLayout, reports: Reports, today: date | None = Non
     files += [layout.visits_kml, layout.visits_gpx, layout.field_sample, layout.field_estimate]
     lap("fieldwork")
 
+    skipped = []
+    try:
+        from pipeline.results import open_run
+    except ImportError:  # the run reader / charts (pipeline.results) are not installed
+        skipped.append("html report and evidence packs: pipeline.results is not available")
+    else:
+        files += write_run_report(layout, reports, open_run(layout.root), figures, ctx)
+    lap("html_report_evidence")
+
     manifest = {
         "run_id": ctx["run_id"],
         "report_date": ctx["report_date"],
         "reports": reports.model_dump(mode="json"),
         "files": sorted(str(Path(f).relative_to(layout.root)) for f in files),
+        "skipped": skipped,
         "timings_s": timings,
     }
     write_json(layout.reports_manifest, manifest)
     return manifest
+
+
+def write_run_report(layout: RunLayout, reports: Reports, run, figures, ctx: dict) -> list[Path]:
+    """The evidence packs of the flagged plots (when ``reports.evidence_packs``) and the HTML
+    report linking them; returns the paths written."""
+    from pipeline.reports.evidence_pack import flagged_rows, write_evidence_pack
+    from pipeline.reports.html_report import write_html_report
+
+    packs: dict[int, str] = {}
+    files: list[Path] = []
+    if reports.evidence_packs:
+        for row in flagged_rows(run.plots):
+            path = write_evidence_pack(run, row, layout.evidence_pack(row), ctx, render_html)
+            packs[row] = str(path.relative_to(layout.reports))
+            files.append(path)
+    files.append(write_html_report(run, layout.report_html, figures, ctx, packs, render_html))
+    return files

@@ -54,3 +54,17 @@ def render_html(template: str, path: Path, **context) -> Path:
     text = environment().get_template(template).render(**context)
     write_atomic(Path(path), lambda p: p.write_text(text, encoding="utf-8"))
     return Path(path)
+
+
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buf.getvalue()

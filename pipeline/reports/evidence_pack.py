@@ -1,0 +1,116 @@
+"""Evidence pack per flagged plot (one offline HTML file each, linked from the report): the
+claims, the rule trace, before / after chips in true and false colour, a strip of dates with
+their cloud state, the index series with clear and cloudy points and the peer band, and the
+scene (STAC item) ids. Charts and chips come from :mod:`pipeline.results` (the same functions
+the review app and notebooks use)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.codes import REASONS, STATUS_COLORS, STATUS_LABELS, label_actions, split_reasons
+from pipeline.errors import TushuError
+from pipeline.reports.html import data_uri, figure_png
+
+CLAIMS = {
+    "plot_id": "图斑编号",
+    "county": "县",
+    "township": "乡镇",
+    "village": "村",
+    "stage": "阶段",
+    "planting_year": "造林年度",
+    "species": "树种",
+    "planting_type": "造林类型",
+    "claimed_area_mu": "上报面积（亩）",
+    "geom_area_mu": "图形面积（亩）",
+    "verified_area_mu": "核实面积（亩）",
+    "source_file": "来源文件",
+    "source_row": "来源行号",
+}
+CLOUD_LABELS = {"clear": "晴空", "partly cloudy": "部分云", "cloudy": "云覆盖", "no data": "无数据"}
+ROLE_LABELS = {"before": "造林前", "after": "造林后", "strip": "时间序列"}
+KIND_LABELS = {"true": "真彩色", "false": "假彩色"}
+
+
+def flagged_rows(plots: pd.DataFrame) -> list[int]:
+    """The plots that get an evidence pack: every status but ``consistent``."""
+    return [int(r) for r in plots.loc[plots["status"] != "consistent", "row"]]
+
+
+def _value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def trace_rows(run, row: int) -> list[dict] | None:
+    """The plot's rule trace (code, label, metric, value, op, threshold, fired), or None when
+    the run has no ``trace.parquet``."""
+    try:
+        trace = run.trace(row)
+    except TushuError:
+        return None
+    out = []
+    for t in trace.to_dict("records"):
+        reason = REASONS.get(t["code"])
+        out.append(
+            {
+                **{k: _value(v) for k, v in t.items()},
+                "label": reason.label if reason else "",
+                "fired": bool(t.get("fired")),
+            }
+        )
+    return out
+
+
+def pack_context(run, row: int) -> dict:
+    """Everything one evidence pack shows (chips read from the run's imagery)."""
+    plot = run.plot_row(row)
+    codes = split_reasons(plot["reasons"])
+    chips = []
+    try:
+        chip_list = run.chips(row)
+    except TushuError as err:
+        chip_list, chip_error = [], str(err)
+    else:
+        chip_error = "" if chip_list else "图斑无有效图形，无影像切片"
+    for c in chip_list:
+        chips.append(
+            {
+                "src": data_uri(c.png(), "image/png"),
+                "date": f"{c.date:%Y-%m-%d}",
+                "kind": KIND_LABELS.get(c.kind, c.kind),
+                "role": ROLE_LABELS.get(c.role, c.role),
+                "cloud": CLOUD_LABELS.get(c.cloud, c.cloud),
+                "item_id": c.item_id,
+            }
+        )
+    series = ""
+    if plot.geometry is not None and not plot.geometry.is_empty and row in run.series["plot"]:
+        series = data_uri(figure_png(run.plot(row)), "image/png")
+    return {
+        "row": row,
+        "plot_id": _value(plot.get("plot_id")),
+        "status": plot["status"],
+        "status_label": STATUS_LABELS[plot["status"]],
+        "status_color": STATUS_COLORS[plot["status"]],
+        "reasons": [(c, REASONS[c].label, REASONS[c].trigger) for c in codes],
+        "actions": label_actions(plot["reasons"]),
+        "claims": [(label, _value(plot.get(k))) for k, label in CLAIMS.items() if k in plot],
+        "trace": trace_rows(run, row),
+        "chips": [c for c in chips if c["role"] != ROLE_LABELS["strip"]],
+        "strip": [c for c in chips if c["role"] == ROLE_LABELS["strip"]],
+        "chip_error": chip_error,
+        "series": series,
+        "items": sorted({(c["date"], c["item_id"]) for c in chips}),
+    }
+
+
+def write_evidence_pack(run, row: int, path: Path, context: dict, render) -> Path:
+    """Write the pack of plot ``row`` to ``path`` (``render`` from :mod:`.html`)."""
+    return render("evidence_pack.html.j2", Path(path), **context, **pack_context(run, row))
