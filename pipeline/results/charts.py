@@ -46,6 +46,7 @@ def use_cjk_font() -> str | None:
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    use_cjk_font()
     if ax is None:
         fig, ax = plt.subplots(figsize=size, layout="constrained")
         return fig, ax
