@@ -87,3 +87,30 @@ class PieceCache:
             Path(tmp).unlink(missing_ok=True)
             raise
         self.writes += 1
+
+
+class MemoryCache(PieceCache):
+    """An in-memory front over another cache: ``memory`` (a dict shared across calls, kept to
+    its ``size`` most recent pieces) answers repeated reads of a piece in one process, e.g.
+    the chips of several plots of one tile read each date once."""
+
+    def __init__(self, inner: PieceCache, memory: dict, size: int = 256):
+        super().__init__(None)
+        self.inner, self.memory, self.size = inner, memory, size
+
+    def get(self, key: str) -> np.ndarray | None:
+        arr = self.memory.pop(key, None)
+        if arr is None:
+            arr = self.inner.get(key)
+        if arr is not None:
+            self._keep(key, arr)
+        return arr
+
+    def put(self, key: str, arr: np.ndarray) -> None:
+        self.inner.put(key, arr)
+        self._keep(key, arr)
+
+    def _keep(self, key: str, arr: np.ndarray) -> None:
+        self.memory[key] = arr  # dicts keep insertion order: the oldest piece goes first
+        while len(self.memory) > self.size:
+            self.memory.pop(next(iter(self.memory)))

@@ -124,8 +124,11 @@ def write_run_report(layout: RunLayout, reports: Reports, run, figures, ctx: dic
     packs: dict[int, str] = {}
     files: list[Path] = []
     if reports.evidence_packs:
+        memory: dict = {}  # imagery dates read, shared by the packs of one tile
         for row in flagged_rows(run.plots):
-            path = write_evidence_pack(run, row, layout.evidence_pack(row), ctx, render_html)
+            path = write_evidence_pack(
+                run, row, layout.evidence_pack(row), ctx, render_html, memory
+            )
             packs[row] = str(path.relative_to(layout.reports))
             files.append(path)
     files.append(write_html_report(run, layout.report_html, figures, ctx, packs, render_html))

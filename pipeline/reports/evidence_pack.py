@@ -36,8 +36,12 @@ KIND_LABELS = {"true": "真彩色", "false": "假彩色"}
 
 
 def flagged_rows(plots: pd.DataFrame) -> list[int]:
-    """The plots that get an evidence pack: every status but ``consistent``."""
-    return [int(r) for r in plots.loc[plots["status"] != "consistent", "row"]]
+    """The plots that get an evidence pack: every status but ``consistent`` (by tile, then
+    row, so that plots sharing imagery come one after another)."""
+    flagged = plots.loc[plots["status"] != "consistent"]
+    if "tile" in flagged:
+        flagged = flagged.sort_values(["tile", "row"], na_position="last", kind="stable")
+    return [int(r) for r in flagged["row"]]
 
 
 def _value(v: Any) -> str:
@@ -68,13 +72,14 @@ def trace_rows(run, row: int) -> list[dict] | None:
     return out
 
 
-def pack_context(run, row: int) -> dict:
-    """Everything one evidence pack shows (chips read from the run's imagery)."""
+def pack_context(run, row: int, memory: dict | None = None) -> dict:
+    """Everything one evidence pack shows (chips read from the run's imagery; ``memory``: a
+    dict shared across packs keeps the dates read, see :func:`pipeline.results.chips.read_chips`)."""
     plot = run.plot_row(row)
     codes = split_reasons(plot["reasons"])
     chips = []
     try:
-        chip_list = run.chips(row)
+        chip_list = run.chips(row, memory=memory)
     except TushuError as err:
         chip_list, chip_error = [], str(err)
     else:
@@ -111,6 +116,9 @@ def pack_context(run, row: int) -> dict:
     }
 
 
-def write_evidence_pack(run, row: int, path: Path, context: dict, render) -> Path:
+def write_evidence_pack(
+    run, row: int, path: Path, context: dict, render, memory: dict | None = None
+) -> Path:
     """Write the pack of plot ``row`` to ``path`` (``render`` from :mod:`.html`)."""
-    return render("evidence_pack.html.j2", Path(path), **context, **pack_context(run, row))
+    pack = pack_context(run, row, memory)
+    return render("evidence_pack.html.j2", Path(path), **context, **pack)

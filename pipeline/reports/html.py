@@ -56,7 +56,7 @@ def render_html(template: str, path: Path, **context) -> Path:
     return Path(path)
 
 
-def figure_png(fig, dpi: int = 110) -> bytes:
+def figure_png(fig, dpi: int = 90) -> bytes:
     """A matplotlib figure as PNG bytes (the figure is closed)."""
     import io
 

@@ -78,7 +78,11 @@ def report_images(run) -> dict[str, str]:
         "counties": draw_counts(by_status, title="各县图斑核查结论（个）", colors=colors),
     }
     if len(by_reason):
-        images["reasons"] = draw_counts(by_reason, title="问题类型（个，按县）", colors={})
+        from matplotlib import colormaps
+        from matplotlib.colors import to_hex
+
+        palette = {c: to_hex(colormaps["tab10"](i % 10)) for i, c in enumerate(by_reason.columns)}
+        images["reasons"] = draw_counts(by_reason, title="问题类型（个，按县）", colors=palette)
     return {k: data_uri(figure_png(fig), "image/png") for k, fig in images.items()}
 
 

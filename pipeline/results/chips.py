@@ -9,7 +9,6 @@ outline are pure functions on arrays, reused by the reports and the review app.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -132,13 +131,14 @@ def read_chips(
     n_strip: int = 6,
     margin_m: float = 60.0,
     upscale: int = 4,
+    memory: dict | None = None,
 ) -> list[Chip]:
     """Chips of plot ``row``: the before/after pair (each kind) then a strip of ``n_strip``
     dates (true colour), read through the run's source and cache. Empty for a plot without a
     geometry."""
-    import pystac
     from odc.geo.geobox import GeoBox
 
+    from pipeline.imagery.cache import MemoryCache
     from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
     from pipeline.imagery.sources import open_source
     from pipeline.workflow.contracts import read_plan
@@ -151,10 +151,12 @@ def read_chips(
     plan = read_plan(layout.plan)
     geobox = GeoBox.from_bbox(plan.tile(plot["tile"]).bbox, crs=plan.crs,
                               resolution=imagery.resolution)  # fmt: skip
-    items = [pystac.Item.from_dict(d) for d in json.loads(layout.items.read_text("utf-8"))]
+    items = run.items
     days = group_by_day(items)
     source = open_source(imagery, settings.run.retry)
     cache = resolve_cache(settings.run, source, layout.root, items)
+    if memory is not None:  # shared across calls: plots of one tile read each date once
+        cache = MemoryCache(cache, memory)
     geom = run.plots.loc[[row]].to_crs(plan.crs).geometry.iloc[0]
     inv = ~geobox.affine
     x0, y0, x1, y1 = geom.buffer(margin_m).bounds

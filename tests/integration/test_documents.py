@@ -12,8 +12,7 @@ import pyogrio
 import pytest
 
 from pipeline.codes import ACTIONS, STATUS_LABELS, actions_of
-from pipeline.config import Reports, TaskTarget
-from pipeline.demo.settings import demo_settings
+from pipeline.config import Reports, TaskTarget, dump_settings, load_settings
 from pipeline.layout import RunLayout
 from pipeline.reports.summary import AREA_LABELS, plot_areas
 from pipeline.workflow import inprocess
@@ -27,26 +26,32 @@ TARGETS = (
 
 
 @pytest.fixture(scope="module")
-def runs(tiny_world, tmp_path_factory):
-    """A run of the tiny world with documents, and a second one with a changed loss threshold
-    that names the first in ``reports.history`` (report and documents steps only)."""
+def runs(tiny_run, tmp_path_factory):
+    """Documents of a copy of the session's tiny run, and of a second copy re-judged with a
+    changed loss threshold that names the first in ``reports.history``."""
     root = tmp_path_factory.mktemp("documents")
     reports = Reports(compiling_unit="三明市林业监测中心", report_date=date(2025, 11, 30),
                       targets=TARGETS, sample={"size": 12, "seed": 1})  # fmt: skip
-    first = demo_settings(tiny_world, root / "first", preset="tiny")
-    first = first.model_copy(update={"reports": reports})
-    inprocess.run_in_process(first, documents=True)
-    shutil.copytree(root / "first" / "work", root / "second" / "work")
-    second = first.model_copy(
-        update={
-            "output_dir": root / "second",
-            "evidence": first.evidence.model_copy(update={"loss_drop": 0.9}),
-            "reports": reports.model_copy(update={"history": (root / "first",)}),
-        }
-    )
-    inprocess.report_in_process(second)
-    inprocess.documents_in_process(second)
-    return RunLayout.of(root / "first"), RunLayout.of(root / "second")
+    layouts = []
+    for name, history, loss_drop in (("first", (), None), ("second", (root / "first",), 0.9)):
+        shutil.copytree(tiny_run, root / name, ignore=shutil.ignore_patterns("reports"))
+        settings = load_settings(root / name / "settings.yaml")
+        evidence = settings.evidence.model_copy(
+            update={"loss_drop": loss_drop or settings.evidence.loss_drop}
+        )
+        settings = settings.model_copy(
+            update={
+                "output_dir": root / name,
+                "evidence": evidence,
+                "reports": reports.model_copy(update={"history": history}),
+            }
+        )
+        dump_settings(settings, root / name / "settings.yaml")
+        if loss_drop is not None:
+            inprocess.report_in_process(settings)
+        inprocess.documents_in_process(settings)
+        layouts.append(RunLayout.of(root / name))
+    return tuple(layouts)
 
 
 def _sheet_rows(ws, header_row: int = 4):
