@@ -74,7 +74,8 @@ def trace_rows(run, row: int) -> list[dict] | None:
 
 def pack_context(run, row: int, memory: dict | None = None) -> dict:
     """Everything one evidence pack shows (chips read from the run's imagery; ``memory``: a
-    dict shared across packs keeps the dates read, see :func:`pipeline.results.chips.read_chips`)."""
+    dict shared across packs keeps the dates read, see
+    :func:`pipeline.results.chips.read_chips`)."""
     plot = run.plot_row(row)
     codes = split_reasons(plot["reasons"])
     chips = []

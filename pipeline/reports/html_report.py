@@ -10,45 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.codes import REASONS, STATUS_COLORS, STATUS_LABELS, STATUSES, label_reasons
-from pipeline.config import Settings
 from pipeline.errors import TushuError
 from pipeline.reports.html import data_uri, figure_png
 from pipeline.reports.summary import TOTAL, county_of
-
-
-def method_paragraphs(s: Settings) -> list[tuple[str, str]]:
-    """The method and its thresholds in words (Chinese), from the run's settings."""
-    d, e = s.desk, s.evidence
-    return [
-        ("图形与属性检查",
-         f"图斑面积小于 {d.min_area_mu} 亩判为面积过小；上报面积与图形面积之差同时超过图形面积的 "
-         f"{d.area_rel_tol:.0%} 和 {d.area_buffer_m} 米边界缓冲的面积变化时判为面积不符；与本批其他图斑"
-         f"重叠不少于 {d.overlap_min_mu} 亩判为图斑重叠；与往年图斑重叠比例不低于 {d.prior_min_share:.0%}"
-         f" 判为重复上报；落在所报县内的比例低于 {d.region_min_share:.0%} 判为超出辖区；占用耕地或"
-         f"永久基本农田不少于 {d.restricted_min_mu} 亩判为占用耕地。"),
-        ("影像与云处理",
-         f"使用 Sentinel-2 L2A 影像（{s.imagery.resolution:g} 米，{s.imagery.start} 至 "
-         f"{s.imagery.end}），按场景分类（SCL）去除云、云影和卷云；图斑内晴空比例不低于 "
-         f"{e.min_clear_share:.0%} 的观测才参与判定，孤立的 NDVI 低值（降幅 {e.spike_ndvi}）作为"
-         "残留云剔除。像元按其在图斑内的覆盖比例加权。"),
-        ("造林迹象",
-         f"在造林年度前一年 {e.prep_start_month} 月至造林年度 {e.prep_end_month} 月的整地期内，"
-         f"像元 NDVI 下降不少于 {e.prep_ndvi_drop} 或裸土指数上升不少于 {e.prep_bsi_rise} 视为整地；"
-         f"整地面积比例低于 {e.planted_share_none:.0%} 判为未见造林迹象，低于 "
-         f"{e.planted_share_full:.0%} 判为部分造林。"),
-        ("原有林地、成活与损失",
-         f"造林前旱季（{'、'.join(str(m) for m in e.winter_months)} 月）NDVI 不低于 "
-         f"{e.forest_winter_ndvi} 判为原有林地；造林 {e.survival_min_years} 年后旱季 NDVI 低于同造林"
-         f"年度同批图斑（至少 {e.min_peers} 个）中位数超过 {e.survival_gap} 判为成活率低；造林后 NDVI "
-         f"骤降不少于 {e.loss_drop} 且持续低于同批图斑判为植被损失。"),
-        ("不能判定的情形",
-         f"图形面积小于 {e.min_judge_area_mu} 亩、基线期晴空观测少于 {e.min_baseline_obs} 次或整地期"
-         f"少于 {e.min_prep_obs} 次的图斑不做影像判定，结论为数据不足或存疑，需实地核实。10 米影像"
-         "无法清点造林后头两年的苗木成活，成活情况以同批图斑的旱季植被信号相对比较。"),
-        ("面积口径",
-         "核实面积为影像确认造林的面积（部分造林按整地比例计）；不一致图斑核实面积为 0；"
-         "面积核实率 = 核实面积 ÷ 上报面积；合格率分别按核实面积和上报面积计算。"),
-    ]  # fmt: skip
 
 
 def _counts(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -134,7 +98,9 @@ def write_html_report(
         total=total,
         statuses=[(s, STATUS_LABELS[s], STATUS_COLORS[s], int(total[f"n_{s}"])) for s in STATUSES],
         flagged=rows,
-        method=method_paragraphs(run.settings),
+        d=run.settings.desk,
+        e=run.settings.evidence,
+        img=run.settings.imagery,
         provenance=provenance_rows(record),
         item_ids=record.get("imagery", {}).get("item_ids", []),
     )
