@@ -30,8 +30,16 @@ def document_context(reports: Reports, run: dict, today: date | None = None) -> 
     }
 
 
-def make_documents(layout: RunLayout, reports: Reports, today: date | None = None) -> dict:
-    """Write every document under ``layout.reports`` and its manifest; returns the manifest."""
+def make_documents(
+    layout: RunLayout,
+    reports: Reports,
+    today: date | None = None,
+    run=None,
+    charts=None,
+) -> dict:
+    """Write every document under ``layout.reports`` and its manifest; returns the manifest.
+    The HTML report and evidence packs need ``run`` (:func:`pipeline.results.open_run` of the
+    folder) and ``charts`` (:mod:`pipeline.results.charts`); without them they are skipped."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     files: list[Path] = []
@@ -95,12 +103,10 @@ def make_documents(layout: RunLayout, reports: Reports, today: date | None = Non
     lap("fieldwork")
 
     skipped = []
-    try:
-        from pipeline.results import open_run
-    except ImportError:  # the run reader / charts (pipeline.results) are not installed
-        skipped.append("html report and evidence packs: pipeline.results is not available")
+    if run is None or charts is None:
+        skipped.append("html report and evidence packs: no run reader / charts given")
     else:
-        files += write_run_report(layout, reports, open_run(layout.root), figures, ctx)
+        files += write_run_report(layout, reports, run, charts, figures, ctx)
     lap("html_report_evidence")
 
     manifest = {
@@ -115,7 +121,9 @@ def make_documents(layout: RunLayout, reports: Reports, today: date | None = Non
     return manifest
 
 
-def write_run_report(layout: RunLayout, reports: Reports, run, figures, ctx: dict) -> list[Path]:
+def write_run_report(
+    layout: RunLayout, reports: Reports, run, charts, figures, ctx: dict
+) -> list[Path]:
     """The evidence packs of the flagged plots (when ``reports.evidence_packs``) and the HTML
     report linking them; returns the paths written."""
     from pipeline.reports.evidence_pack import flagged_rows, write_evidence_pack
@@ -131,5 +139,7 @@ def write_run_report(layout: RunLayout, reports: Reports, run, figures, ctx: dic
             )
             packs[row] = str(path.relative_to(layout.reports))
             files.append(path)
-    files.append(write_html_report(run, layout.report_html, figures, ctx, packs, render_html))
+    files.append(
+        write_html_report(run, charts, layout.report_html, figures, ctx, packs, render_html)
+    )
     return files

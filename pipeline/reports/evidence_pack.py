@@ -1,8 +1,8 @@
 """Evidence pack per flagged plot (one offline HTML file each, linked from the report): the
 claims, the rule trace, before / after chips in true and false colour, a strip of dates with
 their cloud state, the index series with clear and cloudy points and the peer band, and the
-scene (STAC item) ids. Charts and chips come from :mod:`pipeline.results` (the same functions
-the review app and notebooks use)."""
+scene (STAC item) ids. The run is a :class:`pipeline.results.Run`: its chips and series chart
+are the functions the review app and notebooks use."""
 
 from __future__ import annotations
 

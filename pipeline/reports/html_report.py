@@ -25,11 +25,11 @@ def _counts(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return by_status.rename_axis(None), by_reason.rename_axis(None)
 
 
-def report_images(run) -> dict[str, str]:
-    """The map and charts as embedded PNGs (``data:`` URIs)."""
-    from pipeline.results.charts import draw_counts, draw_status_map, use_cjk_font
-
-    use_cjk_font()
+def report_images(run, charts) -> dict[str, str]:
+    """The map and charts as embedded PNGs (``data:`` URIs); ``charts``: the module
+    :mod:`pipeline.results.charts` (``draw_status_map``, ``draw_counts``, ``use_cjk_font``)."""
+    charts.use_cjk_font()
+    draw_counts, draw_status_map = charts.draw_counts, charts.draw_status_map
     result = run.plots
     try:
         boundaries = run.reference("region")
@@ -70,7 +70,7 @@ def provenance_rows(run_record: dict) -> list[tuple[str, str]]:
 
 
 def write_html_report(
-    run, path: Path, figures: pd.DataFrame, context: dict, packs: dict[int, str], render
+    run, charts, path: Path, figures: pd.DataFrame, context: dict, packs: dict[int, str], render
 ) -> Path:
     """Write the report; ``packs`` maps a plot row to its evidence pack (relative href)."""
     result = run.plots
@@ -93,7 +93,7 @@ def write_html_report(
         "report.html.j2",
         Path(path),
         **context,
-        images=report_images(run),
+        images=report_images(run, charts),
         figures=figures.to_dict("records"),
         total=total,
         statuses=[(s, STATUS_LABELS[s], STATUS_COLORS[s], int(total[f"n_{s}"])) for s in STATUSES],

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.config import Evidence
-from pipeline.imagery.masks import INDICES
+from pipeline.imagery.indices import INDEX_NAMES as INDICES
 from pipeline.imagery.series import prep_windows
 from pipeline.judgement.evidence import clean_observations, cohort_peers, select_peers
 

@@ -387,7 +387,7 @@ def step_documents(
 ) -> None:
     """Workbook, 整改清单, bulletin, history, field lists, HTML report and evidence packs."""
     from pipeline.layout import RunLayout
-    from pipeline.workflow.steps import documents_step
+    from pipeline.workflow.documents import documents_step
     from pipeline.workflow.views import DocumentsView
 
     _step(documents_step, _view(DocumentsView, view), RunLayout.of(output_dir))

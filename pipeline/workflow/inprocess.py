@@ -60,7 +60,9 @@ def report_in_process(settings: Settings) -> gpd.GeoDataFrame:
 
 def documents_in_process(settings: Settings) -> dict:
     """The documents step (after the report step); returns the manifest."""
-    return steps.documents_step(documents_view(settings), RunLayout.of(settings.output_dir))
+    from pipeline.workflow.documents import documents_step
+
+    return documents_step(documents_view(settings), RunLayout.of(settings.output_dir))
 
 
 def run_in_process(settings: Settings, documents: bool = False) -> gpd.GeoDataFrame:

@@ -43,7 +43,7 @@ from pipeline.workflow.contracts import (
     TileSpec,
     write_record,
 )
-from pipeline.workflow.views import DeskView, DocumentsView, PlanView, ReportView, TileView
+from pipeline.workflow.views import DeskView, PlanView, ReportView, TileView
 
 
 @dataclass(frozen=True)
@@ -307,11 +307,3 @@ def publish_step(layout: RunLayout) -> None:
         except OSError:
             shutil.copy2(staged, tmp)
         os.replace(tmp, final)
-
-
-def documents_step(view: DocumentsView, layout: RunLayout) -> dict:
-    """The documents under ``reports/`` from the published deliverables (and the earlier runs
-    ``reports.history`` names); returns the manifest."""
-    from pipeline.reports.documents import make_documents
-
-    return make_documents(layout, view.reports)

@@ -16,7 +16,7 @@ LAYERS = (
     {"judgement"},
     {"reports"},
     {"demo", "testing"},
-    {"workflow"},
+    {"workflow", "results"},  # results reads a run through the workflow's step contracts
 )
 
 
