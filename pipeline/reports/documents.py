@@ -51,8 +51,8 @@ def make_documents(
         t0 = now
 
     result = gpd.read_parquet(layout.plots_parquet)
-    run = json.loads(layout.run_json.read_text(encoding="utf-8"))
-    ctx = document_context(reports, run, today)
+    record = json.loads(layout.run_json.read_text(encoding="utf-8"))
+    ctx = document_context(reports, record, today)
     meta = f"编制单位：{ctx['compiling_unit'] or '（未填）'}　　日期：{ctx['report_date']}"
     figures = county_figures(result, reports.targets)
     rect = rectification.rectification_table(result, date.fromisoformat(ctx["deadline"]))

@@ -107,7 +107,9 @@ def pack_context(run, row: int, memory: dict | None = None) -> dict:
         "status_color": STATUS_COLORS[plot["status"]],
         "reasons": [(c, REASONS[c].label, REASONS[c].trigger) for c in codes],
         "actions": label_actions(plot["reasons"]),
-        "claims": [(label, _value(plot.get(k))) for k, label in CLAIMS.items() if k in plot],
+        "claims": [
+            (label, _value(plot.get(k))) for k, label in CLAIMS.items() if _value(plot.get(k))
+        ],  # fmt: skip
         "trace": trace_rows(run, row),
         "chips": [c for c in chips if c["role"] != ROLE_LABELS["strip"]],
         "strip": [c for c in chips if c["role"] == ROLE_LABELS["strip"]],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 import sqlite3
 from datetime import date
 
@@ -167,3 +168,84 @@ def test_fieldwork__visit_files_and_sample_estimate(runs):
 
     est = json.loads(layout.field_estimate.read_text(encoding="utf-8"))
     assert est["low"] <= est["rate"] <= est["high"] and est["n_plots"] == len(res)
+
+
+# -- the HTML report and an evidence pack in headless chromium --------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+
+# Distinct characters render distinct bitmaps; missing glyphs all render the same box.
+GLYPHS_JS = """(sel) => {
+  const text = document.querySelector(sel).innerText;
+  const chars = [...new Set([...text].filter(c => /[\\u4e00-\\u9fff]/.test(c)))].slice(0, 40);
+  const font = getComputedStyle(document.body).fontFamily;
+  const canvas = document.createElement("canvas");
+  canvas.width = 40; canvas.height = 40;
+  const ctx = canvas.getContext("2d", {willReadFrequently: true});
+  const draw = (c) => {
+    ctx.clearRect(0, 0, 40, 40); ctx.fillStyle = "#000"; ctx.font = `32px ${font}`;
+    ctx.fillText(c, 2, 32); return ctx.getImageData(0, 0, 40, 40).data.join(",");
+  };
+  const tofu = draw("\\uFFFF");
+  const seen = chars.map(draw);
+  return {n: chars.length, distinct: new Set(seen).size,
+          tofu: seen.filter(s => s === tofu).length};
+}"""
+IMAGE_JS = """(sel) => [...document.querySelectorAll(sel)].map(i => i.complete && i.naturalWidth)"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not CHROMIUM.is_file():
+        pytest.skip(
+            "Debian's chromium (/usr/bin/chromium) is not installed (apt-get install chromium)"
+        )
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _not_blank(png: bytes) -> bool:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return len(np.unique(img.reshape(-1, 3), axis=0)) > 20 and img.std() > 10
+
+
+def test_html_report__chinese_map_and_charts_are_drawn(runs, browser):
+    layout, _ = runs
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(layout.report_html.as_uri())
+    assert page.title().endswith("核查报告")
+    glyphs = page.evaluate(GLYPHS_JS, "body")
+    assert glyphs["n"] >= 30 and glyphs["distinct"] == glyphs["n"] and glyphs["tofu"] == 0
+    for sel in ("#status-map", "#chart-counties", "#chart-reasons"):
+        assert page.evaluate(IMAGE_JS, sel)[0] > 100, sel
+        assert _not_blank(page.locator(sel).screenshot()), sel
+    page.screenshot(path=str(layout.reports / "report-screenshot.png"), full_page=True)
+    links = page.locator("a[href^='evidence/']")
+    assert links.count() == len(list(layout.evidence.glob("*.html"))) > 0
+    page.close()
+
+
+def test_evidence_pack__claims_trace_chips_and_series_are_drawn(runs, browser):
+    layout, _ = runs
+    res = gpd.read_parquet(layout.plots_parquet)
+    row = int(res.loc[res["reasons"].str.contains("VEGETATION_LOSS"), "row"].iloc[0])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(layout.evidence_pack(row).as_uri())
+    text = page.inner_text("body")
+    assert "植被损失" in text and "上报信息" in text and "规则判定记录" in text
+    glyphs = page.evaluate(GLYPHS_JS, "body")
+    assert glyphs["distinct"] == glyphs["n"] >= 20 and glyphs["tofu"] == 0
+    chips = page.evaluate(IMAGE_JS, ".chips img")
+    assert len(chips) >= 4 and all(w > 0 for w in chips)
+    assert _not_blank(page.locator(".chips img").first.screenshot())
+    series = page.locator("img.chart")
+    assert series.count() == 1 and _not_blank(series.screenshot())
+    assert page.locator("td", has_text="S2_DEMO_").count() > 0  # the STAC item ids
+    page.close()
