@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 import sqlite3
 from datetime import date
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
