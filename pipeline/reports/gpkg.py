@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipeline.codes import STATUS_COLORS, STATUS_LABELS, label_actions, label_reasons
 from pipeline.files import write_atomic
+from pipeline.plots.normalize import STANDARD_COLUMNS
 
 LAYER = "plots"
 STATUS_FIELD = "核查状态"
@@ -66,19 +67,7 @@ METRIC_NAMES: dict[str, str] = {
 }
 GPKG_NAMES: dict[str, str] = {**FRONT_NAMES, **METRIC_NAMES}
 # Normalised copies of the claims: in the GeoPackage the source columns already hold them.
-NORMALISED = (
-    "plot_id",
-    "county",
-    "township",
-    "village",
-    "compartment",
-    "subcompartment",
-    "stage",
-    "planting_year",
-    "planting_type",
-    "species",
-    "is_design",
-)
+NORMALISED = tuple(c for c in STANDARD_COLUMNS if c not in GPKG_NAMES)
 
 
 def _restore_year_types(df: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:

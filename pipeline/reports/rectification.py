@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.codes import ACTIONS, STATUS_LABELS, actions_of, label_reasons
-from pipeline.reports.summary import county_of, plot_areas
+from pipeline.reports.summary import plot_areas, plot_identity
 
 # Which per-plot area each action concerns (columns of summary.plot_areas).
 ACTION_AREAS = {
@@ -51,13 +51,8 @@ def rectification_table(result: pd.DataFrame, deadline: date) -> pd.DataFrame:
     need = acts.map(bool) & ~result["is_design"].fillna(False).astype(bool)
     sel = result[need]
     main = acts[need].map(lambda a: a[0])
-    table = pd.DataFrame(
-        {
-            "county": county_of(sel),
-            "township": sel["township"].fillna(""),
-            "village": sel["village"].fillna("") if "village" in sel else "",
-            "plot_id": sel["plot_id"].fillna(""),
-            "stage": sel["stage"].fillna(""),
+    table = plot_identity(sel).assign(
+        **{
             "claimed_mu": areas.loc[sel.index, "claimed_mu"],
             "action": main.map(ACTIONS),
             "action_mu": [areas.at[i, ACTION_AREAS[a]] for i, a in main.items()],

@@ -117,6 +117,21 @@ def county_of(result: pd.DataFrame) -> pd.Series:
     return result["county"].fillna(NO_COUNTY).replace("", NO_COUNTY).astype(str)
 
 
+def plot_identity(result: pd.DataFrame) -> pd.DataFrame:
+    """Who a plot is, as documents list it: county, township, village, plot id, stage
+    (empty text where missing)."""
+    blank = pd.Series("", index=result.index)
+    return pd.DataFrame(
+        {
+            "county": county_of(result),
+            "township": result["township"].fillna(""),
+            "village": result.get("village", blank).fillna(""),
+            "plot_id": result["plot_id"].fillna(""),
+            "stage": result["stage"].fillna(""),
+        }
+    )
+
+
 def county_figures(result: pd.DataFrame, targets: Iterable[TaskTarget] = ()) -> pd.DataFrame:
     """One row per county (sorted) and a 合计 row: plots, areas (亩), rates, counts and
     polygon areas by status and by reason, and the share of each county's annual task."""

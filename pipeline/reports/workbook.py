@@ -19,8 +19,8 @@ from pipeline.reports.summary import (
     RATES,
     SHARES,
     TOTAL,
-    county_of,
     plot_areas,
+    plot_identity,
 )
 
 SUMMARY_SHEET = "汇总"
@@ -48,13 +48,9 @@ def detail_table(result: pd.DataFrame) -> pd.DataFrame:
     from pipeline.codes import label_actions, label_reasons
 
     areas = plot_areas(result)
-    df = pd.DataFrame(
-        {
-            "县": county_of(result),
-            "乡镇": result["township"].fillna(""),
-            "村": result["village"].fillna("") if "village" in result else "",
-            "图斑编号": result["plot_id"].fillna(""),
-            "阶段": result["stage"].fillna(""),
+    ident = plot_identity(result).rename(columns=RECT_COLUMNS)
+    df = ident.assign(
+        **{
             **{label: areas[key] for key, label in AREA_LABELS.items()},
             "核查结论": result["status"].map(STATUS_LABELS),
             "问题类型": result["reasons"].map(label_reasons),
