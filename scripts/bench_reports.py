@@ -3,7 +3,7 @@
 Makes a demo world (untimed), runs ``tushu run`` through Snakemake, and reads the per-step
 Snakemake benchmarks (``benchmarks/*.tsv``, wall seconds): the pipeline (plan, desk, tiles,
 report, publish) against the ``documents`` step (workbook, 整改清单, bulletin, history, field
-lists, HTML report, evidence packs). Then times :func:`make_documents` in process (no Python
+lists, HTML report, evidence packs). Then times the documents step in process (no Python
 start-up) with its per-part timings. Usage:
 ``python scripts/bench_reports.py [--preset default] [--seed 0] [--dir /tmp/bench_reports]``.
 """
@@ -23,7 +23,8 @@ from pipeline.config import dump_settings, load_settings
 from pipeline.demo import make_world
 from pipeline.demo.settings import demo_settings
 from pipeline.layout import RunLayout
-from pipeline.reports.documents import make_documents
+from pipeline.workflow.documents import documents_step
+from pipeline.workflow.views import documents_view
 
 
 def step_seconds(layout: RunLayout) -> dict[str, float]:
@@ -57,7 +58,7 @@ def main() -> None:
     docs = steps.pop("documents", float("nan"))
     pipeline_s = sum(steps.values())
     t1 = time.perf_counter()
-    manifest = make_documents(layout, load_settings(cfg).reports)
+    manifest = documents_step(documents_view(load_settings(cfg)), layout, args.cores)
     in_process = time.perf_counter() - t1
     n_plots = len(pd.read_parquet(layout.plots_parquet, columns=["row"]))
     print(json.dumps({

@@ -35,11 +35,14 @@ def make_documents(
     reports: Reports,
     today: date | None = None,
     run=None,
-    charts=None,
+    results=None,
+    workers: int = 1,
 ) -> dict:
     """Write every document under ``layout.reports`` and its manifest; returns the manifest.
     The HTML report and evidence packs need ``run`` (:func:`pipeline.results.open_run` of the
-    folder) and ``charts`` (:mod:`pipeline.results.charts`); without them they are skipped."""
+    folder) and ``results`` (the :mod:`pipeline.results` package, with its ``charts`` and
+    ``chips`` modules); without them they are skipped. ``workers``: processes for the
+    evidence packs."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     files: list[Path] = []
@@ -103,10 +106,10 @@ def make_documents(
     lap("fieldwork")
 
     skipped = []
-    if run is None or charts is None:
+    if run is None or results is None:
         skipped.append("html report and evidence packs: no run reader / charts given")
     else:
-        files += write_run_report(layout, reports, run, charts, figures, ctx)
+        files += write_run_report(layout, reports, run, results, figures, ctx, workers)
     lap("html_report_evidence")
 
     manifest = {
@@ -122,24 +125,20 @@ def make_documents(
 
 
 def write_run_report(
-    layout: RunLayout, reports: Reports, run, charts, figures, ctx: dict
+    layout: RunLayout, reports: Reports, run, results, figures, ctx: dict, workers: int = 1
 ) -> list[Path]:
-    """The evidence packs of the flagged plots (when ``reports.evidence_packs``) and the HTML
-    report linking them; returns the paths written."""
-    from pipeline.reports.evidence_pack import flagged_rows, write_evidence_pack
+    """The evidence packs of the flagged plots (when ``reports.evidence_packs``; in ``workers``
+    processes) and the HTML report linking them; returns the paths written."""
+    from pipeline.reports.evidence_pack import flagged_rows, write_evidence_packs
     from pipeline.reports.html_report import write_html_report
 
     packs: dict[int, str] = {}
     files: list[Path] = []
     if reports.evidence_packs:
-        memory: dict = {}  # imagery dates read, shared by the packs of one tile
-        for row in flagged_rows(run.plots):
-            path = write_evidence_pack(
-                run, row, layout.evidence_pack(row), ctx, render_html, memory
-            )
-            packs[row] = str(path.relative_to(layout.reports))
-            files.append(path)
+        rows = flagged_rows(run.plots)
+        files += write_evidence_packs(run, rows, layout.evidence_pack, ctx, render_html, workers)
+        packs = {r: str(layout.evidence_pack(r).relative_to(layout.reports)) for r in rows}
     files.append(
-        write_html_report(run, charts, layout.report_html, figures, ctx, packs, render_html)
+        write_html_report(run, results, layout.report_html, figures, ctx, packs, render_html)
     )
     return files

@@ -6,9 +6,11 @@ are the functions the review app and notebooks use."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.codes import REASONS, STATUS_COLORS, STATUS_LABELS, label_actions, split_reasons
@@ -125,3 +127,32 @@ def write_evidence_pack(
     """Write the pack of plot ``row`` to ``path`` (``render`` from :mod:`.html`)."""
     pack = pack_context(run, row, memory)
     return render("evidence_pack.html.j2", Path(path), **context, **pack)
+
+
+_FORKED: dict[str, Any] = {}  # what forked workers inherit (set just before the pool starts)
+
+
+def _write_chunk(rows: list[int]) -> list[str]:
+    run, path_of, context, render = (_FORKED[k] for k in ("run", "path_of", "context", "render"))
+    memory: dict = {}  # imagery dates read, shared by the packs of one tile
+    return [str(write_evidence_pack(run, r, path_of(r), context, render, memory)) for r in rows]
+
+
+def write_evidence_packs(
+    run, rows: list[int], path_of, context: dict, render, workers: int = 1
+) -> list[Path]:
+    """The packs of ``rows`` (in that order: plots of one tile together), ``path_of(row)``
+    giving each file; with ``workers`` > 1, in that many forked processes, each taking a run of
+    consecutive rows."""
+    chunks = [list(c) for c in np.array_split(np.asarray(rows, dtype=int), max(workers, 1))]
+    chunks = [[int(r) for r in c] for c in chunks if len(c)]
+    _FORKED.update(run=run, path_of=path_of, context=context, render=render)
+    try:
+        if workers <= 1 or len(rows) < 2 * workers or "fork" not in mp.get_all_start_methods():
+            done = [_write_chunk(c) for c in chunks]
+        else:
+            with mp.get_context("fork").Pool(len(chunks)) as pool:
+                done = pool.map(_write_chunk, chunks)
+    finally:
+        _FORKED.clear()
+    return [Path(p) for chunk in done for p in chunk]

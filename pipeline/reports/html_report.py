@@ -25,9 +25,12 @@ def _counts(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return by_status.rename_axis(None), by_reason.rename_axis(None)
 
 
-def report_images(run, charts) -> dict[str, str]:
-    """The map and charts as embedded PNGs (``data:`` URIs); ``charts``: the module
-    :mod:`pipeline.results.charts` (``draw_status_map``, ``draw_counts``, ``use_cjk_font``)."""
+def report_images(run, results) -> dict[str, str]:
+    """The map (plots by status over the run's imagery) and charts as embedded PNGs (``data:``
+    URIs); ``results``: the :mod:`pipeline.results` package (``charts``, ``chips``)."""
+    import matplotlib.pyplot as plt
+
+    charts = results.charts
     charts.use_cjk_font()
     draw_counts, draw_status_map = charts.draw_counts, charts.draw_status_map
     result = run.plots
@@ -37,8 +40,16 @@ def report_images(run, charts) -> dict[str, str]:
         boundaries = None
     colors = {STATUS_LABELS[s]: c for s, c in STATUS_COLORS.items()}
     by_status, by_reason = _counts(result)
+    fig, ax = plt.subplots(figsize=(8, 8), layout="constrained")
+    crs, dates = results.chips.draw_backdrop(run, ax)
+    grid = result.to_crs(crs)
+    title = (
+        f"图斑核查结论分布（底图：Sentinel-2 真彩色 {min(dates)}–{max(dates)}）" if dates else None
+    )
     images = {
-        "map": draw_status_map(result, boundaries=boundaries, title="图斑核查结论分布"),
+        "map": draw_status_map(
+            grid, ax=ax, boundaries=boundaries, title=title or "图斑核查结论分布"
+        ),
         "counties": draw_counts(by_status, title="各县图斑核查结论（个）", colors=colors),
     }
     if len(by_reason):
@@ -70,7 +81,7 @@ def provenance_rows(run_record: dict) -> list[tuple[str, str]]:
 
 
 def write_html_report(
-    run, charts, path: Path, figures: pd.DataFrame, context: dict, packs: dict[int, str], render
+    run, results, path: Path, figures: pd.DataFrame, context: dict, packs: dict[int, str], render
 ) -> Path:
     """Write the report; ``packs`` maps a plot row to its evidence pack (relative href)."""
     result = run.plots
@@ -93,7 +104,7 @@ def write_html_report(
         "report.html.j2",
         Path(path),
         **context,
-        images=report_images(run, charts),
+        images=report_images(run, results),
         figures=figures.to_dict("records"),
         total=total,
         statuses=[(s, STATUS_LABELS[s], STATUS_COLORS[s], int(total[f"n_{s}"])) for s in STATUSES],

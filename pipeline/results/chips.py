@@ -209,3 +209,36 @@ def draw_chips(chips: list[Chip], ncols: int = 6, size: float = 1.9):
         ax.imshow(chip.rgb)
         ax.set_title(f"{chip.date:%Y-%m-%d} {chip.role}/{chip.kind}\n{chip.cloud}", fontsize=7)
     return fig
+
+
+def draw_backdrop(run: Run, ax) -> tuple[str, list[str]]:
+    """Each tile's clearest recent scene in true colour on ``ax``, in the tile grid's CRS (draw
+    the plots over it in that CRS), read through the run's source and cache; returns the CRS
+    and the dates drawn."""
+    from odc.geo.geobox import GeoBox
+
+    from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
+    from pipeline.imagery.sources import open_source
+    from pipeline.workflow.contracts import read_plan
+
+    settings, imagery = run.settings, run.settings.imagery
+    plan = read_plan(run.layout.plan)
+    days = group_by_day(run.items)
+    source = open_source(imagery, settings.run.retry)
+    cache = resolve_cache(settings.run, source, run.layout.root, run.items)
+    clear = run.series["clear_share"]
+    drawn = []
+    for tile in plan.tiles:
+        rows = [r for r in run.plots.index[run.plots["tile"] == tile.tile_id] if r in clear["plot"]]
+        share = clear.sel(plot=rows).mean("plot").to_series().dropna() if rows else pd.Series()
+        if share.empty:
+            continue
+        day = pd.Timestamp(share[share >= share.max() - 0.05].index.max()).date().isoformat()
+        geobox = GeoBox.from_bbox(tile.bbox, crs=plan.crs, resolution=imagery.resolution)
+        arr = fetch_date(source, days.get(day, []), geobox, imagery, cache, FetchReport(), day,
+                         settings.run.retry)  # fmt: skip
+        refl = {b: arr[i] * imagery.scale + imagery.offset for i, b in enumerate(CUBE_BANDS)}
+        x0, y0, x1, y1 = tile.bbox
+        ax.imshow(compose_rgb(refl, "true"), extent=(x0, x1, y0, y1), zorder=0)
+        drawn.append(day)
+    return plan.crs, sorted(drawn)

@@ -384,13 +384,14 @@ def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) ->
 def step_documents(
     view: str = typer.Option(..., help="the documents view of the settings (JSON)"),
     output_dir: Path = typer.Option(..., help="the run folder"),
+    threads: int = typer.Option(1, help="processes for the evidence packs"),
 ) -> None:
     """Workbook, 整改清单, bulletin, history, field lists, HTML report and evidence packs."""
     from pipeline.layout import RunLayout
     from pipeline.workflow.documents import documents_step
     from pipeline.workflow.views import DocumentsView
 
-    _step(documents_step, _view(DocumentsView, view), RunLayout.of(output_dir))
+    _step(documents_step, _view(DocumentsView, view), RunLayout.of(output_dir), threads)
 
 
 if __name__ == "__main__":

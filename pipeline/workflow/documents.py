@@ -9,9 +9,12 @@ from pipeline.reports.documents import make_documents
 from pipeline.workflow.views import DocumentsView
 
 
-def documents_step(view: DocumentsView, layout: RunLayout) -> dict:
+def documents_step(view: DocumentsView, layout: RunLayout, workers: int = 1) -> dict:
     """The documents of the run in ``layout`` (and the earlier runs ``reports.history``
-    names); returns the manifest."""
-    from pipeline.results import charts, open_run
+    names), evidence packs in ``workers`` processes; returns the manifest."""
+    import pipeline.results
+    import pipeline.results.charts
+    import pipeline.results.chips  # noqa: F401 - the modules the documents use
 
-    return make_documents(layout, view.reports, run=open_run(layout.root), charts=charts)
+    run = pipeline.results.open_run(layout.root)
+    return make_documents(layout, view.reports, run=run, results=pipeline.results, workers=workers)

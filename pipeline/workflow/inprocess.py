@@ -58,11 +58,11 @@ def report_in_process(settings: Settings) -> gpd.GeoDataFrame:
     return result
 
 
-def documents_in_process(settings: Settings) -> dict:
+def documents_in_process(settings: Settings, workers: int = 2) -> dict:
     """The documents step (after the report step); returns the manifest."""
     from pipeline.workflow.documents import documents_step
 
-    return documents_step(documents_view(settings), RunLayout.of(settings.output_dir))
+    return documents_step(documents_view(settings), RunLayout.of(settings.output_dir), workers)
 
 
 def run_in_process(settings: Settings, documents: bool = False) -> gpd.GeoDataFrame:
