@@ -19,7 +19,7 @@ def test_plot_keys__unique_ids_else_rows():
 def test_status_history__matches_by_id_and_lists_the_changes():
     before = _run(["consistent", "suspect", "consistent"], ["a", "b", "c"])
     # plot c dropped, plot d new, plots reordered
-    after = _run(["inconsistent", "suspect", "consistent"], ["b", "a", "d"])
+    after = _run(["inconsistent", "consistent", "consistent"], ["b", "a", "d"])
     hist = status_history([run_statuses(before, "春"), run_statuses(after, "秋")])
     assert hist["春"].fillna("").tolist() == ["suspect", "consistent", ""]
     assert hist["changed"].tolist() == [True, False, False]
