@@ -61,6 +61,15 @@ def make_documents(
     rect = rectification.rectification_table(result, date.fromisoformat(ctx["deadline"]))
     lap("tables")
 
+    current = history.run_statuses(result, ctx["run_id"] or "本次")
+    earlier = [history.read_run_statuses(p) for p in reports.history]
+    hist = history.status_history([*earlier, current])
+    changed = history.changed_plots(hist, result)
+    hist_table = history.history_table(hist)
+    write_table(hist_table, layout.history_table)
+    write_table(changed, layout.changed_plots)
+    files += [layout.history_table, layout.changed_plots]
+    lap("history")
     files.append(
         workbook.write_workbook(
             layout.workbook,
@@ -69,19 +78,13 @@ def make_documents(
             rectification=rect,
             title=reports.title,
             meta=meta,
+            history=hist_table if earlier else None,
         )
     )
     lap("workbook")
     files += rectification.write_rectification_html(rect, layout.reports, ctx, render_html)
     lap("rectification")
 
-    current = history.run_statuses(result, ctx["run_id"] or "本次")
-    earlier = [history.read_run_statuses(p) for p in reports.history]
-    hist = history.status_history([*earlier, current])
-    changed = history.changed_plots(hist, result)
-    write_table(history.history_table(hist), layout.history_table)
-    write_table(changed, layout.changed_plots)
-    files += [layout.history_table, layout.changed_plots]
     changes = bulletin.changes_by_county(result, current, earlier[-1]) if earlier else None
     files.append(
         bulletin.write_bulletin(
@@ -95,7 +98,7 @@ def make_documents(
             previous_label=earlier[-1].label if earlier else None,
         )
     )
-    lap("history_bulletin")
+    lap("bulletin")
 
     visits = fieldwork.visit_list(result, reports.visit_statuses)
     fieldwork.write_visit_files(visits, layout.visits_kml, layout.visits_gpx)

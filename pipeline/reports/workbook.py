@@ -26,6 +26,7 @@ from pipeline.reports.summary import (
 SUMMARY_SHEET = "汇总"
 RECT_SHEET = "整改清单"
 LEGEND_SHEET = "说明"
+HISTORY_SHEET = "回头看"
 SUMMARY_COLUMNS = (
     "county",
     "n_plots",
@@ -147,8 +148,10 @@ def build_workbook(
     rectification: pd.DataFrame,
     title: str,
     meta: str,
+    history: pd.DataFrame | None = None,
 ) -> None:
-    """Write the workbook at ``path`` (not atomic; see :func:`write_workbook`)."""
+    """Write the workbook at ``path`` (not atomic; see :func:`write_workbook`); ``history``
+    (:func:`pipeline.reports.history.history_table`) adds a 回头看 sheet."""
     wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": False})
     fmts = _formats(wb)
     keys = [k for k in SUMMARY_COLUMNS if k in figures.columns]
@@ -180,6 +183,13 @@ def build_workbook(
     rows = rect.assign(序号=range(1, len(rect) + 1))[rkeys].astype(object).values.tolist()
     top = _heading(ws, fmts, f"{title}整改清单", meta, len(rkeys))
     _table(ws, fmts, top, rkeys, [_area_key(k) for k in rkeys], rows, set())
+
+    if history is not None:
+        ws = wb.add_worksheet(HISTORY_SHEET)
+        hkeys = list(history.columns)
+        rows = history.fillna("").astype(object).values.tolist()
+        top = _heading(ws, fmts, f"{title}回头看（各次核查结论）", meta, len(hkeys))
+        _table(ws, fmts, top, hkeys, hkeys, rows, set())
 
     _legend(wb.add_worksheet(LEGEND_SHEET), fmts)
     wb.close()

@@ -152,6 +152,9 @@ def test_history__a_changed_threshold_lists_the_changed_plots(runs):
     bulletin = second.bulletin.read_text(encoding="utf-8")
     assert "与上次核查相比" in bulletin and "结论变化图斑数" in bulletin
     assert "无对比" in first.bulletin.read_text(encoding="utf-8")
+    sheet = _sheet_rows(openpyxl.load_workbook(second.workbook)["回头看"])
+    assert sorted(r["行号"] for r in sheet if r["状态变化"] == "是") == sorted(moved)
+    assert "回头看" not in openpyxl.load_workbook(first.workbook).sheetnames
 
 
 def test_fieldwork__visit_files_and_sample_estimate(runs):
