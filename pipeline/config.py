@@ -12,7 +12,7 @@ import json
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -29,6 +29,14 @@ from pipeline.errors import ConfigError
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Subset(_Frozen):
+    """The keys of a settings section one step reads (a typed view of that section)."""
+
+    @classmethod
+    def of(cls, section: BaseModel) -> Self:
+        return cls.model_validate(section.model_dump(include=set(cls.model_fields)))
 
 
 class ColumnMap(_Frozen):
@@ -282,7 +290,7 @@ class Imagery(_Frozen):
         return self
 
 
-class ImagerySearch(_Frozen):
+class ImagerySearch(_Subset):
     """The part of :class:`Imagery` that decides which scenes a run uses and its tile grid
     (what the plan step reads; the masking and scaling keys are read per tile)."""
 
@@ -299,10 +307,6 @@ class ImagerySearch(_Frozen):
     crs: str | None
     resolution: float
     tile_size_m: float
-
-    @classmethod
-    def of(cls, imagery: Imagery) -> ImagerySearch:
-        return cls.model_validate(imagery.model_dump(include=set(cls.model_fields)))
 
 
 class DeskChecks(_Frozen):
@@ -349,7 +353,7 @@ class Evidence(_Frozen):
     loss_after_days: int = Field(120, gt=0)
 
 
-class PrepSettings(_Frozen):
+class PrepSettings(_Subset):
     """The evidence keys the per-tile step reads (per-pixel site preparation); a series source
     (Statistical API) also reads ``min_clear_share`` (:class:`SeriesPrepSettings`)."""
 
@@ -357,10 +361,6 @@ class PrepSettings(_Frozen):
     prep_end_month: int
     prep_ndvi_drop: float
     prep_bsi_rise: float
-
-    @classmethod
-    def of(cls, evidence: Evidence) -> PrepSettings:
-        return cls.model_validate(evidence.model_dump(include=set(cls.model_fields)))
 
 
 class SeriesPrepSettings(PrepSettings):
@@ -456,9 +456,7 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     out = rebase(settings)
     catalog = out.imagery.catalog
     if catalog and "://" not in catalog and not Path(catalog).is_absolute():
-        imagery = out.imagery.model_copy(
-            update={"catalog": os.path.normpath(base / catalog)}
-        )
+        imagery = out.imagery.model_copy(update={"catalog": os.path.normpath(base / catalog)})
         out = out.model_copy(update={"imagery": imagery})
     return out
 
