@@ -17,14 +17,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from pipeline.config import Evidence
-from pipeline.imagery.sources import CUBE_BANDS
+from pipeline.config import Evidence, Settings
+from pipeline.errors import TushuError
+from pipeline.imagery.bands import CUBE_BANDS
+from pipeline.layout import RunLayout
 from pipeline.results.series import Windows
+from pipeline.results.stored import Grid
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     from shapely.geometry.base import BaseGeometry
-
-    from pipeline.results.run import Run
 
 #: Bands shown as (R, G, B) and the reflectance mapped to white.
 COMPOSITES = {"true": (("red", "green", "blue"), 0.25), "false": (("nir", "red", "green"), 0.45)}
@@ -126,36 +128,43 @@ def pixel_rings(geom: BaseGeometry, inverse_affine, col0: int, row0: int) -> lis
 
 
 def read_chips(
-    run: Run,
-    row: int,
+    layout: RunLayout,
+    settings: Settings,
+    grid: Grid,
+    plot: gpd.GeoDataFrame,
+    clear: pd.Series,
+    windows: Windows,
     kinds: tuple[str, ...] = ("true", "false"),
     n_strip: int = 6,
     margin_m: float = 60.0,
     upscale: int = 4,
 ) -> list[Chip]:
-    """Chips of plot ``row``: the before/after pair (each kind) then a strip of ``n_strip``
-    dates (true colour), read through the run's source and cache. Empty for a plot without a
-    geometry."""
+    """Chips of one plot (``plot``: its one-row result table, with ``tile``): the before/after
+    pair (each kind) then a strip of ``n_strip`` dates (true colour), read through the run's
+    source and cache on the plot's tile grid. ``clear``: the plot's clear share by date;
+    ``windows``: its judgement windows. Empty for a plot without a geometry."""
     import pystac
     from odc.geo.geobox import GeoBox
 
     from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
     from pipeline.imagery.sources import open_source
-    from pipeline.workflow.contracts import read_plan
 
-    settings, layout = run.settings, run.layout
-    plot = run.plot_row(row)
-    if plot.geometry is None or plot.geometry.is_empty:
+    if plot.geometry.iloc[0] is None or plot.geometry.iloc[0].is_empty:
         return []
     ev, imagery = settings.evidence, settings.imagery
-    plan = read_plan(layout.plan)
-    geobox = GeoBox.from_bbox(plan.tile(plot["tile"]).bbox, crs=plan.crs,
-                              resolution=imagery.resolution)  # fmt: skip
+    source = open_source(imagery, settings.run.retry)
+    if not hasattr(source, "read_date"):
+        raise TushuError(
+            f"imagery.source {imagery.source!r} returns per-plot statistics, not pixels, so it "
+            "has no image chips; configure a pixel source (stac, sentinelhub, local) to see them"
+        )
+    geobox = GeoBox.from_bbox(
+        grid.tiles[plot["tile"].iloc[0]], crs=grid.crs, resolution=imagery.resolution
+    )
     items = [pystac.Item.from_dict(d) for d in json.loads(layout.items.read_text("utf-8"))]
     days = group_by_day(items)
-    source = open_source(imagery, settings.run.retry)
     cache = resolve_cache(settings.run, source, layout.root, items)
-    geom = run.plots.loc[[row]].to_crs(plan.crs).geometry.iloc[0]
+    geom = plot.to_crs(grid.crs).geometry.iloc[0]
     inv = ~geobox.affine
     x0, y0, x1, y1 = geom.buffer(margin_m).bounds
     c0, r0 = inv @ (x0, y1)
@@ -164,8 +173,7 @@ def read_chips(
     c0, r0 = max(int(np.floor(c0)), 0), max(int(np.floor(r0)), 0)
     c1, r1 = min(int(np.ceil(c1)), w), min(int(np.ceil(r1)), h)
     rings = pixel_rings(geom, inv, c0, r0)
-    clear = run.series["clear_share"].sel(plot=row).to_series()
-    clear.index = pd.DatetimeIndex(clear.index).normalize()
+    clear = clear.set_axis(pd.DatetimeIndex(clear.index).normalize())
 
     def chips_of(day: pd.Timestamp, role: str, chip_kinds: tuple[str, ...]) -> list[Chip]:
         key = day.date().isoformat()
@@ -184,7 +192,7 @@ def read_chips(
         ]
 
     out: list[Chip] = []
-    pair = pick_pair(clear, run.windows(row), ev)
+    pair = pick_pair(clear, windows, ev)
     if pair is not None:
         for day, role in zip(pair, ("before", "after"), strict=True):
             out += chips_of(day, role, kinds)

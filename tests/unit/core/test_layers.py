@@ -14,6 +14,7 @@ LAYERS = (
     {"desk"},
     {"imagery"},
     {"judgement"},
+    {"results"},
     {"reports"},
     {"demo", "testing"},
     {"workflow"},
