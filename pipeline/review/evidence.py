@@ -1,0 +1,151 @@
+"""The plot page's evidence: series chart, image chips, rule trace, model output, map layers.
+
+Charts, chips and traces come from :mod:`pipeline.results`; this module turns them into what a
+browser loads (PNG bytes, a chip index, GeoJSON) and caches drawn images under
+``RunLayout.review_cache/<row>/`` so a plot's imagery is read once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from pipeline.results import Run
+
+from pipeline.errors import TushuError
+from pipeline.files import write_atomic, write_json
+from pipeline.review.review_run import MAP_CRS
+
+NEIGHBOUR_M = 300.0
+"""Plots within this distance (metres) of the reviewed plot are drawn on its map."""
+BASEMAP_MARGIN_M = 300.0
+"""Half-width (metres, beyond the plot) of the offline basemap image made from the imagery."""
+_locks: dict[int, threading.Lock] = {}
+
+
+def chart_png(run: Run, row: int) -> bytes:
+    """The plot's index series (clear and cloudy points, peer band, windows) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pipeline.results.charts import use_cjk_font
+
+    use_cjk_font()
+    fig = run.plot(int(row))
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def trace_table(run: Run, row: int) -> tuple[pd.DataFrame | None, str]:
+    """The plot's rule trace (code, metric, value, op, threshold, fired) or why there is none."""
+    try:
+        return run.trace(int(row)), ""
+    except TushuError as err:
+        return None, str(err)
+
+
+def model_outputs(plot: pd.Series) -> dict[str, object]:
+    """The model's probabilities on this plot (columns named ``prob_*`` / ``model_*``)."""
+    return {
+        k: v
+        for k, v in plot.items()
+        if isinstance(k, str) and k.startswith(("prob_", "model_", "probability")) and pd.notna(v)
+    }
+
+
+def chip_dir(run: Run, row: int) -> Path:
+    return run.layout.review_cache / str(int(row))
+
+
+def chip_index(run: Run, row: int) -> list[dict]:
+    """The plot's chips, drawn on first use: ``file`` (name under :func:`chip_dir`), date,
+    item id(s), kind, role, cloud state. Drawing reads the run's imagery (source + cache)."""
+    folder = chip_dir(run, row)
+    index = folder / "chips.json"
+    lock = _locks.setdefault(int(row), threading.Lock())
+    with lock:
+        if index.is_file():
+            return json.loads(index.read_text(encoding="utf-8"))
+        entries = []
+        for i, chip in enumerate(run.chips(int(row))):
+            name = f"{i:02d}-{chip.role}-{chip.kind}-{chip.date:%Y%m%d}.png"
+            write_atomic(folder / name, lambda p, c=chip: p.write_bytes(c.png()))
+            entries.append(
+                {
+                    "file": name,
+                    "date": f"{chip.date:%Y-%m-%d}",
+                    "item_id": chip.item_id,
+                    "kind": chip.kind,
+                    "role": chip.role,
+                    "cloud": chip.cloud,
+                    "clear_share": None if pd.isna(chip.clear_share) else chip.clear_share,
+                }
+            )
+        write_json(index, entries)
+        return entries
+
+
+def basemap(run: Run, row: int) -> tuple[Path, list[list[float]]] | None:
+    """The offline basemap of a plot: a true-colour image of the clearest 'after' (else any)
+    date around the plot, from the run's imagery, and its [[south, west], [north, east]]
+    bounds in degrees (to one pixel). ``None`` when the run has no image of the plot."""
+    folder = chip_dir(run, row)
+    image, meta = folder / "basemap.png", folder / "basemap.json"
+    if meta.is_file():
+        return image, json.loads(meta.read_text(encoding="utf-8"))
+    chips = run.chips(int(row), kinds=("true",), n_strip=1, margin_m=BASEMAP_MARGIN_M, upscale=2)
+    if not chips:
+        return None
+    chip = next((c for c in chips if c.role == "after"), chips[0])
+    write_atomic(image, lambda p: p.write_bytes(chip.png()))
+    plot = run.plots.loc[[int(row)]]
+    metric = plot.to_crs(plot.estimate_utm_crs())
+    box = metric.buffer(BASEMAP_MARGIN_M).to_crs(MAP_CRS).total_bounds
+    bounds = [[float(box[1]), float(box[0])], [float(box[3]), float(box[2])]]
+    write_json(meta, bounds)
+    return image, bounds
+
+
+def map_layers(plots: gpd.GeoDataFrame, prior: gpd.GeoDataFrame, row: int) -> dict:
+    """GeoJSON (EPSG:4326) of the plot, its neighbours within :data:`NEIGHBOUR_M` (overlapping
+    plots marked) and the prior years' plots near it; properties are plain values."""
+    plot = plots.loc[[int(row)]]
+    if plot.geometry.iloc[0] is None or plot.geometry.iloc[0].is_empty:
+        return {"type": "FeatureCollection", "features": []}
+    utm = plot.estimate_utm_crs()
+    zone = plot.to_crs(utm).buffer(NEIGHBOUR_M).to_crs(plots.crs).iloc[0]
+    geom = plot.geometry.iloc[0]
+    near = plots.iloc[plots.sindex.query(zone, predicate="intersects")]
+    features = []
+    for r, p in near.to_crs(MAP_CRS).iterrows():
+        if p.geometry is None or p.geometry.is_empty:
+            continue
+        kind = "plot" if r == int(row) else "neighbour"
+        if kind == "neighbour" and plots.geometry.loc[r].intersects(geom):
+            kind = "overlap"
+        features.append(_feature(p.geometry, kind, row=int(r), plot_id=str(p["plot_id"]),
+                                 status=str(p["status"])))  # fmt: skip
+    if len(prior):
+        zone_map = gpd.GeoSeries([zone], crs=plots.crs).to_crs(MAP_CRS).iloc[0]
+        for _, p in prior.iloc[prior.sindex.query(zone_map, predicate="intersects")].iterrows():
+            year = None if pd.isna(p["year"]) else str(p["year"])
+            features.append(_feature(p.geometry, "prior", plot_id=p["id"], year=year,
+                                     layer=p["layer"]))  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _feature(geom, kind: str, **props: object) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": geom.__geo_interface__,
+        "properties": {"kind": kind, **props},
+    }
