@@ -148,9 +148,12 @@ class ReviewStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(SCHEMA)
+        finally:
+            con.close()
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
