@@ -456,9 +456,7 @@ def resolve_paths(settings: Settings, base: Path) -> Settings:
     out = rebase(settings)
     catalog = out.imagery.catalog
     if catalog and "://" not in catalog and not Path(catalog).is_absolute():
-        imagery = out.imagery.model_copy(
-            update={"catalog": os.path.normpath(base / catalog)}
-        )
+        imagery = out.imagery.model_copy(update={"catalog": os.path.normpath(base / catalog)})
         out = out.model_copy(update={"imagery": imagery})
     return out
 

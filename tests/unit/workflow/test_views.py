@@ -69,9 +69,7 @@ def _expected(path: tuple, source: str) -> set[str]:
 @pytest.mark.parametrize("source", ["stac", "sentinelhub-statistical"])
 def test_step_params__each_science_key_re_runs_exactly_the_steps_that_read_it(source):
     base = demo_settings(Path("/w"), Path("/r"))
-    base = base.model_copy(
-        update={"imagery": base.imagery.model_copy(update={"source": source})}
-    )
+    base = base.model_copy(update={"imagery": base.imagery.model_copy(update={"source": source})})
     raw = base.model_dump(mode="json")
     before = step_params(base)
     checked = 0
