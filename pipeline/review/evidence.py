@@ -14,16 +14,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from pipeline.results import Run
 
 from pipeline.errors import TushuError
 from pipeline.files import write_atomic, write_json
+from pipeline.results import Run
 from pipeline.review.review_run import MAP_CRS
 
 NEIGHBOUR_M = 300.0
 """Plots within this distance (metres) of the reviewed plot are drawn on its map."""
-BASEMAP_MARGIN_M = 300.0
-"""Half-width (metres, beyond the plot) of the offline basemap image made from the imagery."""
 _locks: dict[int, threading.Lock] = {}
 
 
@@ -33,6 +31,7 @@ def chart_png(run: Run, row: int) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from pipeline.results.charts import use_cjk_font
 
     use_cjk_font()
@@ -95,21 +94,32 @@ def chip_index(run: Run, row: int) -> list[dict]:
 
 
 def basemap(run: Run, row: int) -> tuple[Path, list[list[float]]] | None:
-    """The offline basemap of a plot: a true-colour image of the clearest 'after' (else any)
-    date around the plot, from the run's imagery, and its [[south, west], [north, east]]
-    bounds in degrees (to one pixel). ``None`` when the run has no image of the plot."""
-    folder = chip_dir(run, row)
-    image, meta = folder / "basemap.png", folder / "basemap.json"
+    """The offline basemap around a plot: a true-colour image of its whole imagery tile on the
+    clearest date after planting (else any), from the run's own imagery, and its
+    [[south, west], [north, east]] bounds in degrees. Made once per tile; ``None`` when the
+    plot has no tile or no imagery. (Drawn as an image overlay: north-up in the tile's CRS.)"""
+    from odc.geo.geobox import GeoBox
+
+    from pipeline.workflow.contracts import read_plan
+
+    tile = run.plots.loc[int(row)].get("tile")
+    if not isinstance(tile, str) or not tile:
+        return None
+    folder = run.layout.review_cache / "basemap"
+    image, meta = folder / f"{tile}.png", folder / f"{tile}.json"
     if meta.is_file():
         return image, json.loads(meta.read_text(encoding="utf-8"))
-    chips = run.chips(int(row), kinds=("true",), n_strip=1, margin_m=BASEMAP_MARGIN_M, upscale=2)
+    plan = read_plan(run.layout.plan)
+    bbox = plan.tile(tile).bbox
+    geobox = GeoBox.from_bbox(bbox, crs=plan.crs, resolution=run.settings.imagery.resolution)
+    # a margin as wide as the tile: the chip window is then the whole tile
+    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1])
+    chips = run.chips(int(row), kinds=("true",), n_strip=1, margin_m=span, upscale=1)
     if not chips:
         return None
     chip = next((c for c in chips if c.role == "after"), chips[0])
     write_atomic(image, lambda p: p.write_bytes(chip.png()))
-    plot = run.plots.loc[[int(row)]]
-    metric = plot.to_crs(plot.estimate_utm_crs())
-    box = metric.buffer(BASEMAP_MARGIN_M).to_crs(MAP_CRS).total_bounds
+    box = gpd.GeoSeries([geobox.extent.geom], crs=plan.crs).to_crs(MAP_CRS).total_bounds
     bounds = [[float(box[1]), float(box[0])], [float(box[3]), float(box[2])]]
     write_json(meta, bounds)
     return image, bounds

@@ -5,10 +5,13 @@ Routes take the plot's ``row`` (its position in the run: unique even where plot 
 
 from __future__ import annotations
 
+import pandas as pd
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from pipeline.codes import REASONS
+from pipeline.plots.normalize import STANDARD_COLUMNS
+from pipeline.reports.outputs import GPKG_NAMES
 from pipeline.review import auth, evidence
 from pipeline.review.states import next_slot
 from pipeline.review.store import Context, Decision, DecisionConflict, ReviewError
@@ -18,8 +21,23 @@ from pipeline.review.worklist import filter_worklist, neighbours
 
 router = APIRouter()
 
-# Standard columns shown under "findings"; every other column is a claim / source attribute.
-FINDING_COLUMNS = ("row", "plot_id", "status", "reasons", "geometry")
+# Shown in the page's header and finding, not in the attribute tables.
+SHOWN_ABOVE = ("row", "plot_id", "status", "reasons", "geometry")
+
+
+def split_attributes(plot: pd.Series) -> tuple[list[tuple[str, object]], list[tuple[str, object]]]:
+    """The plot's original attributes as submitted (claims), and the normalised claims and
+    metrics the run computed (labelled with their GeoPackage names)."""
+    claims, metrics = [], []
+    for k, v in plot.items():
+        if k in SHOWN_ABOVE or str(k).startswith(("review_", "prob_", "model_")):
+            continue
+        if k in STANDARD_COLUMNS or k in GPKG_NAMES:
+            value = "" if v is None or (isinstance(v, float) and pd.isna(v)) else v
+            metrics.append((f"{GPKG_NAMES.get(k, k)} ({k})" if k in GPKG_NAMES else k, value))
+        else:
+            claims.append((k, v))
+    return claims, metrics
 
 
 def _row(request: Request, row: int) -> int:
@@ -42,15 +60,12 @@ def plot_context(request: Request, row: int, draft: Decision | None = None) -> d
     before, after = neighbours(filter_worklist(review.worklist(), f, user.name), row)
     trace, trace_note = evidence.trace_table(review.run, row)
     hidden = blind and rev.final is None and not user.can("senior")
-    attrs = {
-        k: v
-        for k, v in plot.items()
-        if k not in FINDING_COLUMNS and not str(k).startswith("review_")
-    }
+    claims, metrics = split_attributes(plot)
     return {
         "row": row,
         "plot": plot,
-        "attrs": attrs,
+        "claims": claims,
+        "metrics": metrics,
         "blind": blind,
         "hide_findings": hidden,
         "double": double,

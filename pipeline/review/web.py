@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from fastapi import HTTPException, Request
@@ -34,6 +35,18 @@ templates.env.globals.update(
     STATUS_LABELS=STATUS_LABELS,
     SORTS=SORTS,
 )
+
+
+def show(value: object) -> str:
+    """A cell value for people: blanks for missing values, floats to 3 significant decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.0f}"
+    return str(value)
+
+
+templates.env.filters["show"] = show
 
 
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
