@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from pipeline.review import auth
+from pipeline.review import auth, evidence
 from pipeline.review.exchange import export_decisions
 from pipeline.review.plotpage import router as plot_router
 from pipeline.review.review_run import open_review
@@ -38,6 +38,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.review = review
+    evidence.warm_up()
     app.add_middleware(
         SessionMiddleware,
         secret_key=review.store.secret(),

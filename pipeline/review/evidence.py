@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.errors import TushuError
 from pipeline.files import write_atomic, write_json
 from pipeline.results import Run
-from pipeline.review.review_run import MAP_CRS
+from pipeline.review.review_run import MAP_CRS, ReviewRun
 
 NEIGHBOUR_M = 300.0
 """Plots within this distance (metres) of the reviewed plot are drawn on its map."""
@@ -26,15 +26,31 @@ _locks: dict[int, threading.Lock] = {}
 
 
 def chart_png(run: Run, row: int) -> bytes:
-    """The plot's index series (clear and cloudy points, peer band, windows) as PNG."""
+    """The plot's index series (clear and cloudy points, peer band, windows) as PNG, drawn
+    once and kept in the review cache."""
+    path = chip_dir(run, row) / "series.png"
+    if path.is_file():
+        return path.read_bytes()
+    png = draw_chart_png(run, row)
+    write_atomic(path, lambda p: p.write_bytes(png))
+    return png
+
+
+def warm_up() -> None:
+    """Load matplotlib (Agg) and its font list once, at start-up rather than on a first page."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from pipeline.results.charts import use_cjk_font
 
     use_cjk_font()
+
+
+def draw_chart_png(run: Run, row: int) -> bytes:
+    """The plot's index series (clear and cloudy points, peer band, windows) as PNG."""
+    import matplotlib.pyplot as plt
+
+    warm_up()
     fig = run.plot(int(row))
     try:
         buf = io.BytesIO()
@@ -125,27 +141,28 @@ def basemap(run: Run, row: int) -> tuple[Path, list[list[float]]] | None:
     return image, bounds
 
 
-def map_layers(plots: gpd.GeoDataFrame, prior: gpd.GeoDataFrame, row: int) -> dict:
+def map_layers(review: ReviewRun, row: int) -> dict:
     """GeoJSON (EPSG:4326) of the plot, its neighbours within :data:`NEIGHBOUR_M` (overlapping
     plots marked) and the prior years' plots near it; properties are plain values."""
-    plot = plots.loc[[int(row)]]
-    if plot.geometry.iloc[0] is None or plot.geometry.iloc[0].is_empty:
+    metric = review.plots_metric
+    geom = metric.geometry.loc[int(row)]
+    if geom is None or geom.is_empty:
         return {"type": "FeatureCollection", "features": []}
-    utm = plot.estimate_utm_crs()
-    zone = plot.to_crs(utm).buffer(NEIGHBOUR_M).to_crs(plots.crs).iloc[0]
-    geom = plot.geometry.iloc[0]
-    near = plots.iloc[plots.sindex.query(zone, predicate="intersects")]
+    zone = geom.buffer(NEIGHBOUR_M)
+    near = metric.index[metric.sindex.query(zone, predicate="intersects")]
+    shown = review.plots_map.loc[near]
     features = []
-    for r, p in near.to_crs(MAP_CRS).iterrows():
+    for r, p in shown.iterrows():
         if p.geometry is None or p.geometry.is_empty:
             continue
         kind = "plot" if r == int(row) else "neighbour"
-        if kind == "neighbour" and plots.geometry.loc[r].intersects(geom):
+        if kind == "neighbour" and metric.geometry.loc[r].intersects(geom):
             kind = "overlap"
         features.append(_feature(p.geometry, kind, row=int(r), plot_id=str(p["plot_id"]),
                                  status=str(p["status"])))  # fmt: skip
+    prior = review.prior
     if len(prior):
-        zone_map = gpd.GeoSeries([zone], crs=plots.crs).to_crs(MAP_CRS).iloc[0]
+        zone_map = gpd.GeoSeries([zone], crs=metric.crs).to_crs(MAP_CRS).iloc[0]
         for _, p in prior.iloc[prior.sindex.query(zone_map, predicate="intersects")].iterrows():
             year = None if pd.isna(p["year"]) else str(p["year"])
             features.append(_feature(p.geometry, "prior", plot_id=p["id"], year=year,

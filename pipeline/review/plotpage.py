@@ -180,7 +180,7 @@ def chip_file(request: Request, path: str) -> FileResponse:
 def map_json(request: Request, row: int) -> JSONResponse:
     review = get_review(request)
     row = _row(request, row)
-    layers = evidence.map_layers(review.plots, review.prior, row)
+    layers = evidence.map_layers(review, row)
     if not review.settings.basemap_url:
         try:
             made = evidence.basemap(review.run, row)

@@ -7,15 +7,16 @@ in the :class:`~pipeline.review.store.ReviewStore`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from pipeline.results import Run, open_run
 
 from pipeline.config import Settings
 from pipeline.layout import RunLayout
 from pipeline.plots.vector import read_vector
+from pipeline.results import Run, open_run
 from pipeline.review.settings import ReviewSettings
 from pipeline.review.states import PlotReview, draw_samples, review_table
 from pipeline.review.store import ReviewStore
@@ -38,6 +39,16 @@ class ReviewRun:
     def plots(self) -> gpd.GeoDataFrame:
         """The plot table (index = ``row``), read-only."""
         return self.run.plots
+
+    @cached_property
+    def plots_metric(self) -> gpd.GeoDataFrame:
+        """The plots in one metric CRS (UTM of the whole layer): distances in metres."""
+        return self.plots[["geometry"]].to_crs(self.plots.estimate_utm_crs())
+
+    @cached_property
+    def plots_map(self) -> gpd.GeoDataFrame:
+        """The plots in EPSG:4326 (what the map draws)."""
+        return self.plots[["plot_id", "status", "geometry"]].to_crs(MAP_CRS)
 
     @property
     def run_id(self) -> str:
