@@ -401,18 +401,30 @@ def review(
     settings: Path = typer.Option(None, help="review settings YAML (samples, basemap)"),
 ) -> None:
     """Open the review app for verifiers on a finished run (a local web server)."""
+    import sys
+
     import uvicorn
 
     from pipeline.review.app import create_app
+    from pipeline.review.auth import hash_password
     from pipeline.review.settings import load_review_settings
 
     try:
         web = create_app(results_dir, db, load_review_settings(settings))
-        if not web.state.review.store.users():
-            raise TushuError(
-                "the review database has no users yet; add one first: "
-                f"tushu review-user add NAME --role admin --results {results_dir}"
-            )
+        store = web.state.review.store
+        if not store.users():
+            if not sys.stdin.isatty():
+                raise TushuError(
+                    "the review database has no users yet; add one first: "
+                    f"tushu review-user add NAME --role admin --results {results_dir}"
+                )
+            console.print("No review users yet: create the first (an admin).")
+            name = typer.prompt("Name", default="admin")
+            password = typer.prompt("Password (8+ characters)", hide_input=True,
+                                    confirmation_prompt=True)  # fmt: skip
+            if len(password) < 8:
+                raise TushuError("the password needs at least 8 characters")
+            store.add_user(name, "admin", hash_password(password))
     except TushuError as err:
         _fail(err)
     console.print(f"Review app for {results_dir}: http://{host}:{port}/  (Ctrl-C stops it)")
