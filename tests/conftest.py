@@ -69,17 +69,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
 
 
-def run_tiny(world, out, **evidence):
+def run_tiny(world, out, imagery: dict | None = None, **evidence):
     """A finished run of the tiny world in ``out`` (steps in process, settings.yaml written as
-    `tushu run` does), with ``evidence`` thresholds replaced."""
-    from pipeline.config import Evidence, dump_settings
+    `tushu run` does), with ``imagery`` keys and ``evidence`` thresholds replaced."""
+    from pipeline.config import Evidence, Imagery, dump_settings
     from pipeline.demo.settings import demo_settings
     from pipeline.layout import RunLayout
     from pipeline.workflow.inprocess import run_in_process
 
     settings = demo_settings(world, out, preset="tiny")
     ev = Evidence.model_validate({**settings.evidence.model_dump(), **evidence})
-    settings = settings.model_copy(update={"evidence": ev})
+    img = Imagery.model_validate({**settings.imagery.model_dump(), **(imagery or {})})
+    settings = settings.model_copy(update={"evidence": ev, "imagery": img})
     out.mkdir(parents=True, exist_ok=True)
     dump_settings(settings, RunLayout.of(out).settings)
     run_in_process(settings)

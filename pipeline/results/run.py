@@ -95,6 +95,21 @@ class Run:
             )
         return pd.read_parquet(path)
 
+    def reference(self, name: str = "region") -> gpd.GeoDataFrame:
+        """A reference layer of the run's config (``region``, ``townships``, ``prior``,
+        ``restricted``; several files are concatenated), e.g. county boundaries for a map."""
+        from pipeline.plots.vector import read_vector
+
+        value = getattr(self.settings.layers, name, None)
+        if value is None:
+            raise TushuError(f"the run's config has no layers.{name}")
+        sources = value if isinstance(value, tuple) else (value,)
+        frames = [
+            read_vector(s.path, s.layer, s.encoding, s.crs, key=f"layers.{name}.")[0]
+            for s in sources
+        ]
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
     # -- one plot ---------------------------------------------------------------------------
     def row_of(self, plot: str | int) -> int:
         """The ``row`` of a plot given by id (must be unique) or by row."""

@@ -189,19 +189,13 @@ def evaluate(
 
 def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
     import geopandas as gpd
-    import pandas as pd
 
     from pipeline.files import write_json
-    from pipeline.judgement.evaluate import evaluate_run
+    from pipeline.judgement.evaluate import evaluate_run, read_truth
 
     if not (results_dir / "plots.parquet").is_file():
         raise TushuError(f"{results_dir}/plots.parquet not found; run the pipeline first")
-    if not truth_path.is_file():
-        raise TushuError(f"truth table {truth_path} not found")
-    report = evaluate_run(
-        gpd.read_parquet(results_dir / "plots.parquet"),
-        pd.read_csv(truth_path, keep_default_na=False, na_values={"planted_share": [""]}),
-    )
+    report = evaluate_run(gpd.read_parquet(results_dir / "plots.parquet"), read_truth(truth_path))
     write_json(results_dir / "evaluation.json", report)
     table = Table(title="Evaluation against the truth table")
     for col in ("reason", "true", "TP", "FP", "FN", "precision", "recall"):
