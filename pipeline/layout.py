@@ -120,6 +120,11 @@ class RunLayout:
         return self.root / "timeseries.parquet"
 
     @property
+    def trace(self) -> Path:
+        """The rule trace: every comparison read per plot (metric, value, op, threshold)."""
+        return self.root / "trace.parquet"
+
+    @property
     def summary(self) -> Path:
         return self.root / "summary.csv"
 
@@ -157,6 +162,7 @@ class RunLayout:
             self.plots_parquet,
             self.plots_gpkg,
             self.timeseries,
+            self.trace,
             self.summary,
             self.run_json,
         )

@@ -18,19 +18,10 @@ from shapely import affinity
 
 from pipeline.demo.grid import CRS_UTM, Grid
 from pipeline.demo.scenes import Scene
+from pipeline.imagery import bands as s2
 
 COLLECTION_ID = "sentinel-2-l2a-demo"
 EPSG = 32650
-#: asset key -> (Sentinel-2 band name, centre wavelength µm, resolution m)
-ASSETS = {
-    "blue": ("B02", 0.49, 10),
-    "green": ("B03", 0.56, 10),
-    "red": ("B04", 0.665, 10),
-    "nir": ("B08", 0.842, 10),
-    "swir16": ("B11", 1.61, 20),
-    "swir22": ("B12", 2.19, 20),
-    "scl": ("SCL", None, 20),
-}
 _COG_OPTIONS = {"driver": "COG", "compress": "DEFLATE", "predictor": 2, "blocksize": 256}
 
 
@@ -79,7 +70,7 @@ def write_scene(stac_dir: Path, date: dt.date, scene: Scene, grid: Grid) -> dict
     paths = {}
     for key, arr in arrays.items():
         paths[key] = out / f"{key}.tif"
-        write_cog(paths[key], arr, grid, ASSETS[key][2])
+        write_cog(paths[key], arr, grid, s2.BY_NAME[key].resolution_m)
     return paths
 
 
@@ -132,7 +123,8 @@ def make_item(
     proj.code = f"EPSG:{EPSG}"
     item.properties["proj:epsg"] = EPSG
     RasterExtension.add_to(item)
-    for key, (name, wavelength, res) in ASSETS.items():
+    for b in s2.BANDS:
+        key, name, wavelength, res = b.name, b.s2_code, b.wavelength_um, b.resolution_m
         shape, transform = _asset_grid(grid, res)
         asset = pystac.Asset(
             href=str(Path(paths[key]).resolve()),

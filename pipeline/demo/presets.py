@@ -6,28 +6,12 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipeline.codes import REASONS
 from pipeline.errors import ConfigError
 
 GENUINE = "GENUINE"
-IMAGERY_SCENARIOS = (
-    "PRE_EXISTING_FOREST",
-    "NO_PLANTING_EVIDENCE",
-    "LOW_SURVIVAL",
-    "PARTIAL_PLANTING",
-    "VEGETATION_LOSS",
-    "INSUFFICIENT_DATA",
-)
-DESK_SCENARIOS = (
-    "INVALID_GEOMETRY",
-    "DUPLICATE_ID",
-    "MISSING_ATTRIBUTE",
-    "AREA_MISMATCH",
-    "TOO_SMALL",
-    "OVERLAP",
-    "DUPLICATE_PRIOR",
-    "OUTSIDE_REGION",
-    "RESTRICTED_LAND",
-)
+IMAGERY_SCENARIOS = tuple(c for c, r in REASONS.items() if r.stage == "imagery")
+DESK_SCENARIOS = tuple(c for c, r in REASONS.items() if r.stage == "desk")
 #: Every reason code a perfect checker may report (the scenario names except GENUINE).
 REASON_CODES = IMAGERY_SCENARIOS + DESK_SCENARIOS
 SCENARIOS = (GENUINE,) + REASON_CODES

@@ -6,7 +6,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")
+from pipeline.imagery.bands import REFLECTANCE_BANDS
+
+BANDS = REFLECTANCE_BANDS
 COMPONENTS = ("tree", "herb_green", "herb_brown", "soil", "water", "built", "crop")
 TREE, HERB_G, HERB_B, SOIL, WATER, BUILT, CROP = range(7)
 

@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import tempfile
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,20 @@ class PieceCache:
             Path(tmp).unlink(missing_ok=True)
             raise
         self.writes += 1
+
+
+@dataclass
+class FetchReport:
+    """What loading a tile did: dates fetched, read from the cache, skipped (with the error)."""
+
+    fetched: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "n_fetched": len(self.fetched),
+            "n_cached": len(self.cached),
+            "skipped_scenes": dict(sorted(self.skipped.items())),
+        }

@@ -11,9 +11,7 @@ fix (bad credentials, exhausted quota) stop the run with an error naming the set
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
@@ -31,27 +29,11 @@ from tenacity import (
 )
 
 from pipeline.config import Imagery, RetryOptions, RunOptions
-from pipeline.imagery.cache import PieceCache, cache_key
-from pipeline.imagery.sources import CUBE_BANDS, FatalSourceError, ImagerySource, open_source
+from pipeline.imagery.bands import CUBE_BANDS
+from pipeline.imagery.cache import FetchReport, PieceCache, cache_key
+from pipeline.imagery.sources import CubeSource, FatalSourceError, ImagerySource, open_source
 
 LOG = logging.getLogger(__name__)
-
-
-@dataclass
-class FetchReport:
-    """What loading a tile did: dates fetched, read from the cache, skipped (with the error)."""
-
-    fetched: list[str] = field(default_factory=list)
-    cached: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def to_json(self) -> dict:
-        return {
-            "n_fetched": len(self.fetched),
-            "n_cached": len(self.cached),
-            "skipped_scenes": dict(sorted(self.skipped.items())),
-        }
 
 
 def group_by_day(items: list[pystac.Item]) -> dict[str, list[pystac.Item]]:
@@ -86,7 +68,7 @@ def _grid_key(geobox: GeoBox) -> dict:
 
 
 def fetch_date(
-    source: ImagerySource,
+    source: CubeSource,
     items: list[pystac.Item],
     geobox: GeoBox,
     imagery: Imagery,
@@ -142,7 +124,7 @@ def load_cube(
     *,
     cache: PieceCache | None = None,
     report: FetchReport | None = None,
-    source: ImagerySource | None = None,
+    source: CubeSource | None = None,
     date_chunk: int = 12,
     retry: RetryOptions | None = None,
 ) -> xr.Dataset:

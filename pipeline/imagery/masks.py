@@ -1,4 +1,4 @@
-"""Cloud masking and vegetation indices: pure functions on (lazy) xarray cubes."""
+"""Cloud masking: a pure function on (lazy) xarray cubes (indices: :mod:`~.indices`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import numpy as np
 import xarray as xr
 
 from pipeline.config import Imagery
+from pipeline.imagery.bands import REFLECTANCE_BANDS
 from pipeline.imagery.harmonize import dilate_mask
 
-REFLECTANCE_BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")
-INDICES = ("ndvi", "ndmi", "bsi")
+#: The haze test: blue − HAZE_RED_WEIGHT · red > ``imagery.haze_max`` (reflectance).
+HAZE_RED_WEIGHT = 0.5
 
 
 def mask_clouds(raw: xr.Dataset, imagery: Imagery) -> xr.Dataset:
@@ -37,25 +38,5 @@ def mask_clouds(raw: xr.Dataset, imagery: Imagery) -> xr.Dataset:
             bad = bad | (dn == nodata)
         out[band] = (dn.astype("float32") * np.float32(scale)) + np.float32(offset)
     if imagery.haze_max is not None:
-        bad = bad | ((out["blue"] - 0.5 * out["red"]) > imagery.haze_max)
+        bad = bad | ((out["blue"] - HAZE_RED_WEIGHT * out["red"]) > imagery.haze_max)
     return xr.Dataset({b: v.where(~bad) for b, v in out.items()}, attrs=raw.attrs)
-
-
-def normalized_difference(a: xr.DataArray, b: xr.DataArray) -> xr.DataArray:
-    """(a − b) / (a + b), NaN where the denominator is zero."""
-    den = a + b
-    return ((a - b) / den.where(den != 0)).astype("float32")
-
-
-def compute_indices(refl: xr.Dataset) -> xr.Dataset:
-    """NDVI, NDMI (moisture, NIR/SWIR1) and BSI (bare soil) from masked reflectance.
-
-    BSI = ((swir16 + red) − (nir + blue)) / ((swir16 + red) + (nir + blue)).
-    """
-    return xr.Dataset(
-        {
-            "ndvi": normalized_difference(refl["nir"], refl["red"]),
-            "ndmi": normalized_difference(refl["nir"], refl["swir16"]),
-            "bsi": normalized_difference(refl["swir16"] + refl["red"], refl["nir"] + refl["blue"]),
-        }
-    )

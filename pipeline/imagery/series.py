@@ -14,7 +14,8 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.config import Imagery, PrepSettings
-from pipeline.imagery.masks import INDICES, compute_indices, mask_clouds
+from pipeline.imagery.indices import INDEX_NAMES, compute_indices
+from pipeline.imagery.masks import mask_clouds
 from pipeline.imagery.zonal import CoverageWeights, zonal_means
 
 
@@ -177,7 +178,7 @@ def extract_series(
         days = idx["time"].values.astype("datetime64[D]")
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}
         arrays = {}
-        for name in INDICES:
+        for name in INDEX_NAMES:
             arr = idx[name].values
             arrays[name] = arr.reshape(len(days), -1)[:, weights.cell]
             mean, share = zonal_means(arr, weights)

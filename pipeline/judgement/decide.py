@@ -2,64 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pandas as pd
 
 from pipeline.codes import join_reasons, status_of
 from pipeline.config import Evidence
+from pipeline.judgement.rules import Check, apply_rules
 
 NOT_JUDGED_ON_IMAGERY = {"MISSING_ATTRIBUTE", "TOO_SMALL"}
 
 
+TRACE_COLUMNS = ("row", "code", "metric", "value", "op", "threshold", "held", "fired")
+
 NO_PLANTING = {"NO_PLANTING_EVIDENCE", "PRE_EXISTING_FOREST", "VEGETATION_LOSS"}
 
 
-def imagery_reasons(plot: pd.Series, ev_row: pd.Series, ev: Evidence) -> list[str] | None:
-    """Reason codes the imagery evidence of one plot supports; ``None`` when not judged.
+def imagery_reasons(
+    plot: pd.Series, ev_row: pd.Series, ev: Evidence
+) -> tuple[list[str] | None, list[Check]]:
+    """Reason codes the imagery evidence of one plot supports (``None`` when not judged) and
+    the rule trace behind them.
 
     Plots without a usable geometry or planting year, or below ``min_judge_area_mu``, are not
     judged (their desk reasons say why). Design-stage plots are judged only for a forest
-    baseline.
+    baseline (see :data:`~pipeline.judgement.rules.IMAGERY_RULES`).
     """
     if (
         plot["geom_status"] == "empty"
         or pd.isna(plot["planting_year"])
         or plot["geom_area_mu"] < ev.min_judge_area_mu
     ):
-        return None
-    n_base = ev_row["n_baseline_obs"]
-    if not (n_base >= ev.min_baseline_obs):
-        return ["INSUFFICIENT_DATA"]
-    if ev_row["baseline_winter_ndvi"] >= ev.forest_winter_ndvi:
-        return ["PRE_EXISTING_FOREST"]
-    if plot["is_design"]:
-        return []
-    if not (ev_row["n_prep_obs"] >= ev.min_prep_obs) or not (
-        ev_row["data_share"] >= ev.min_data_share
-    ):
-        return ["INSUFFICIENT_DATA"]
-    share = ev_row["planted_share"]
-    plot_level_prep = (ev_row["prep_ndvi_drop"] >= ev.prep_ndvi_drop) or (
-        ev_row["prep_bsi_rise"] >= ev.prep_bsi_rise
-    )
-    if share < ev.planted_share_none and not plot_level_prep:
-        return ["NO_PLANTING_EVIDENCE"]
-    reasons = []
-    if share < ev.planted_share_full:
-        reasons.append("PARTIAL_PLANTING")
-    if ev_row["loss_drop"] >= ev.loss_drop:
-        reasons.append("VEGETATION_LOSS")
-    elif ev_row["years_observed"] >= ev.survival_min_years and (
-        ev_row["winter_gap_peers"] < -ev.survival_gap
-    ):
-        reasons.append("LOW_SURVIVAL")
-    return reasons
+        return None, []
+    return apply_rules(plot, ev_row, ev)
 
 
 def flag_plots(
     plots: pd.DataFrame, desk: pd.DataFrame, evidence: pd.DataFrame, ev: Evidence
-) -> pd.DataFrame:
-    """Combine desk findings and imagery evidence into ``reasons``, ``status`` and areas.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Combine desk findings and imagery evidence into ``reasons``, ``status`` and areas, and
+    the rule trace (one row per comparison read: row, code, metric, value, op, threshold,
+    held, fired).
 
     ``planted_area_mu``: see :func:`_planted_area`; ``verified_area_mu``: the planted area,
     but 0 for inconsistent plots (a re-report, farmland or out-of-county plot earns nothing).
@@ -68,10 +52,14 @@ def flag_plots(
     desk = desk.reindex(rows)
     evidence = evidence.reindex(rows)
     reasons_out, status_out, verified, planted = [], [], [], []
+    trace: list[dict] = []
     for i, (_, plot) in enumerate(plots.iterrows()):
         desk_r = list(desk["desk_reasons"].iloc[i])
         ev_row = evidence.iloc[i]
-        img_r = None if NOT_JUDGED_ON_IMAGERY & set(desk_r) else imagery_reasons(plot, ev_row, ev)
+        img_r, checks = (
+            (None, []) if NOT_JUDGED_ON_IMAGERY & set(desk_r) else imagery_reasons(plot, ev_row, ev)
+        )
+        trace += [{"row": rows[i], **asdict(c)} for c in checks]
         codes = desk_r + (img_r or [])
         status = status_of(codes)
         reasons_out.append(join_reasons(codes))
@@ -79,7 +67,7 @@ def flag_plots(
         area = _planted_area(plot, ev_row, img_r)
         planted.append(area)
         verified.append(0.0 if status == "inconsistent" else area)
-    return pd.DataFrame(
+    decisions = pd.DataFrame(
         {
             "reasons": reasons_out,
             "status": status_out,
@@ -88,6 +76,7 @@ def flag_plots(
         },
         index=pd.Index(rows, name="row"),
     )
+    return decisions, pd.DataFrame(trace, columns=list(TRACE_COLUMNS))
 
 
 def _planted_area(plot, ev_row, img_r: list[str] | None) -> float:

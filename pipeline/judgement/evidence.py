@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.imagery.series import fold_top2, prep_windows, robust_top, seasonal_expectation
+from pipeline.imagery.series import PrepAccumulator, prep_windows, robust_top, update_prep
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -125,7 +125,6 @@ def compute_evidence(
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
     start, end = prep_windows(years, ev)
     before = day[None, :] < start[:, None]
-    in_prep = (day[None, :] >= start[:, None]) & (day[None, :] < end[:, None])
     after = day[None, :] >= end[:, None]
     winter = _winter_label(dates, ev)
     summer = np.isin(dates.month, (6, 7, 8, 9))[None, :]
@@ -134,7 +133,7 @@ def compute_evidence(
     out["n_baseline_obs"] = (valid & before).sum(1)
     out["baseline_winter_ndvi"] = _nanmedian(np.where(before & (winter > 0), N, np.nan), 1)
     out["baseline_summer_ndvi"] = _nanmedian(np.where(before & summer, N, np.nan), 1)
-    drop, rise, n_prep = _prep_signals(N, B, valid, before, in_prep, dates)
+    drop, rise, n_prep = _prep_signals(N, B, day, start, end)
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
@@ -162,31 +161,14 @@ def compute_evidence(
     return out
 
 
-def _prep_signals(N, B, valid, before, in_prep, dates):
+def _prep_signals(N, B, day, start, end):
     """Per plot: robust largest NDVI drop / BSI rise in the prep window below / above the plot's
-    own baseline for the same time of year, and the number of window observations used."""
-    n = N.shape[0]
-    months = dates.month.to_numpy()
-    sums_n, sums_b = np.zeros((12, n)), np.zeros((12, n))
-    counts, counts_b = np.zeros((12, n)), np.zeros((12, n))
-    base = valid & before
-    base_b = base & np.isfinite(B)  # no BSI for sensors without SWIR
-    for m in range(12):
-        cols = months == m + 1
-        sums_n[m] = np.where(base[:, cols], N[:, cols], 0).sum(1)
-        sums_b[m] = np.where(base_b[:, cols], B[:, cols], 0).sum(1)
-        counts[m] = base[:, cols].sum(1)
-        counts_b[m] = base_b[:, cols].sum(1)
-    drop, rise = np.full((2, n), np.nan), np.full((2, n), np.nan)
-    n_prep = np.zeros(n, dtype=int)
+    own baseline for the same time of year, and the number of window observations used (the
+    per-pixel accumulator of :mod:`pipeline.imagery.series`, run on the plot means)."""
+    acc = PrepAccumulator.empty(N.shape[0])
     for t in range(N.shape[1]):
-        exp_n = seasonal_expectation(sums_n, counts, int(months[t]))
-        exp_b = seasonal_expectation(sums_b, counts_b, int(months[t]))
-        use = valid[:, t] & in_prep[:, t] & np.isfinite(exp_n)
-        drop = fold_top2(drop, np.where(use, exp_n - N[:, t], np.nan))
-        rise = fold_top2(rise, np.where(use, B[:, t] - exp_b, np.nan))
-        n_prep += use
-    return robust_top(drop, n_prep), robust_top(rise, n_prep), n_prep
+        update_prep(acc, day[t], N[:, t], B[:, t], start, end)
+    return robust_top(acc.drop, acc.prep_n), robust_top(acc.rise, acc.prep_n), acc.prep_n
 
 
 def _survival(out, N, winter, cohort, peers, year: int, ev: Evidence) -> None:

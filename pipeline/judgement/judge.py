@@ -31,20 +31,35 @@ def judge_plots(
     pixels: pd.DataFrame,
     evidence: Evidence,
 ) -> gpd.GeoDataFrame:
-    """One row per plot (input order): claims, status, reasons, areas, desk and evidence metrics.
+    """One row per plot (input order): claims, status, reasons, areas, desk and evidence metrics
+    (see :func:`judge_with_trace`)."""
+    return judge_with_trace(plots, desk, series, pixels, evidence)[0]
+
+
+def judge_with_trace(
+    plots: gpd.GeoDataFrame,
+    desk: pd.DataFrame,
+    series: pd.DataFrame,
+    pixels: pd.DataFrame,
+    evidence: Evidence,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The judged plots (as :func:`judge_plots`) and the rule trace with ``plot_id`` beside
+    ``row`` (one row per comparison read; see :mod:`pipeline.judgement.rules`).
 
     ``desk``: desk findings indexed by ``row`` with a ``desk_reasons`` list column; ``series``:
     per plot and date (row, date, ndvi, ndmi, bsi, clear_share); ``pixels``: per-plot planted
     shares from the tile step.
     """
     ev = compute_evidence(plots, series, pixels, evidence)
-    decisions = flag_plots(plots, desk, ev, evidence)
+    decisions, trace = flag_plots(plots, desk, ev, evidence)
     result = (
         plots.join(decisions, on="row")
         .join(desk.drop(columns=["desk_reasons"]), on="row")
         .join(ev, on="row")
     )
-    return result[list(FRONT) + [c for c in result.columns if c not in FRONT]]
+    ids = plots.set_index("row")["plot_id"]
+    trace.insert(1, "plot_id", trace["row"].map(ids).astype("string"))
+    return result[list(FRONT) + [c for c in result.columns if c not in FRONT]], trace
 
 
 def desk_table(raw: pd.DataFrame) -> pd.DataFrame:

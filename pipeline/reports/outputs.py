@@ -9,7 +9,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from pipeline.codes import REASONS, STATUSES, label_reasons, split_reasons
+from pipeline.codes import REASONS, STATUS_LABELS, STATUSES, label_reasons, split_reasons
 from pipeline.files import write_atomic
 
 # Result fields as GIS users read them (the plot's own attributes keep their source names).
@@ -74,14 +74,7 @@ def write_plots(result: gpd.GeoDataFrame, out_dir: Path) -> None:
     write_atomic(out_dir / "plots.parquet", lambda p: result.to_parquet(p, index=False))
     gpkg = result.drop(columns=[c for c in GPKG_DROP if c in result.columns])
     gpkg = gpkg.assign(
-        status_label=gpkg["status"].map(
-            {
-                "consistent": "图数一致",
-                "suspect": "存疑",
-                "inconsistent": "不一致",
-                "insufficient_data": "数据不足",
-            }
-        ),
+        status_label=gpkg["status"].map(STATUS_LABELS),
         reason_labels=gpkg["reasons"].map(label_reasons),
     )
     if "loss_date" in gpkg.columns:

@@ -13,7 +13,9 @@ from rasterio.transform import from_origin
 from rasterio.warp import Resampling, reproject
 from shapely.geometry import shape
 
-BANDS = ("blue", "green", "red", "nir", "swir16", "swir22", "scl")
+from pipeline.imagery.bands import CUBE_BANDS, REFLECTANCE_BANDS
+from pipeline.imagery.indices import INDICES, compute_index
+from pipeline.imagery.masks import HAZE_RED_WEIGHT
 
 
 def _crs(body_input: dict) -> str:
@@ -26,7 +28,7 @@ def render_day(st, day: str, crs: str, transform, width: int, height: int, upsam
     out = np.zeros((8, height, width), dtype="float64")
     for item in st.items_of_day(day):
         layer = np.zeros((7, height, width), dtype="float64")
-        for i, band in enumerate(BANDS):
+        for i, band in enumerate(CUBE_BANDS):
             rs = Resampling.nearest
             if band != "scl" and upsampling == "BILINEAR":
                 rs = Resampling.bilinear
@@ -73,12 +75,6 @@ def _masks_from_evalscript(script: str) -> tuple[list[int], float | None]:
     return classes, float(h.group(1)) if h else None
 
 
-def _nd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    den = a + b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den == 0, 0.0, (a - b) / den)
-
-
 def statistics_for(st, body: dict) -> dict:
     """Statistical API: daily mean / count of NDVI, NDMI, BSI over the geometry's pixels whose
     centre lies inside it, masked as the evalscript says (SCL classes, haze, dataMask)."""
@@ -99,16 +95,12 @@ def statistics_for(st, body: dict) -> dict:
     out = []
     for day in (d for d in days if t0 <= d < t1):
         arr = _window(st, day, crs, res, upsampling, (x0, y1, w, h))
-        b02, b04, b08, b11 = arr[0] / 1e4, arr[2] / 1e4, arr[3] / 1e4, arr[4] / 1e4
-        ok = (arr[7] == 1) & ~np.isin(arr[6], classes)
+        refl = {b: arr[i] / 1e4 for i, b in enumerate(REFLECTANCE_BANDS)}
+        ok = (arr[7] == 1) & ~np.isin(arr[len(REFLECTANCE_BANDS)], classes)
         if haze is not None:
-            ok &= ~((b02 - 0.5 * b04) > haze)
+            ok &= ~((refl["blue"] - HAZE_RED_WEIGHT * refl["red"]) > haze)
         sel = inside & ok
-        indices = {
-            "ndvi": _nd(b08, b04),
-            "ndmi": _nd(b08, b11),
-            "bsi": _nd(b11 + b04, b08 + b02),
-        }
+        indices = {i.name: compute_index(i, refl) for i in INDICES}
         n_total, n_ok = int(inside.sum()), int(sel.sum())
         bands = {}
         for name, values in indices.items():

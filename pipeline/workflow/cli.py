@@ -276,7 +276,9 @@ def _run_options(text: str):
 @step_app.command("plan")
 def step_plan(
     view: str = typer.Option(..., help="the plan view of the settings (JSON)"),
-    run: str = typer.Option("{}", help="run options (JSON)"),
+    run: str = typer.Option(
+        "{}", envvar="TUSHU_RUN_OPTIONS", help="run options (JSON; never a reason to re-run)"
+    ),
     plots_out: Path = typer.Option(...),
     items_out: Path = typer.Option(...),
     plan_out: Path = typer.Option(...),
@@ -307,7 +309,9 @@ def step_desk(
 @step_app.command("tile")
 def step_tile(
     view: str = typer.Option(..., help="the tile view of the settings (JSON)"),
-    run: str = typer.Option("{}", help="run options (JSON)"),
+    run: str = typer.Option(
+        "{}", envvar="TUSHU_RUN_OPTIONS", help="run options (JSON; never a reason to re-run)"
+    ),
     tile: str = typer.Option(...),
     plots: Path = typer.Option(...),
     items: Path = typer.Option(...),
@@ -334,7 +338,7 @@ def step_tile(
             pixels_out,
             meta_out,
             _run_options(run),
-            output_dir,
+            output_dir.absolute(),
         )
 
 
@@ -347,8 +351,12 @@ def step_report(
     desk_table: Path = typer.Option(...),
     desk_meta: Path = typer.Option(...),
     output_dir: Path = typer.Option(..., help="the run folder"),
-    run_id: str = typer.Option("", help="id of the `tushu run` that asked for this"),
-    started: str = typer.Option("", help="when that run started (ISO 8601)"),
+    run_id: str = typer.Option(
+        "", envvar="TUSHU_RUN_ID", help="id of the `tushu run` that asked for this"
+    ),
+    started: str = typer.Option(
+        "", envvar="TUSHU_STARTED", help="when that run started (ISO 8601)"
+    ),
 ) -> None:
     """Evidence, decisions and the deliverables (staged; `publish` puts them in place)."""
     from pipeline.layout import RunLayout

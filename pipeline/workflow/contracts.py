@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline.errors import TushuError
 from pipeline.files import write_json
+from pipeline.layout import RunLayout
 
 
 class StepFileError(TushuError):
@@ -128,3 +129,14 @@ def read_table(path: Path, step: str):
         return pd.read_parquet(path)
     except (OSError, pyarrow.ArrowException, ValueError) as err:
         raise StepFileError(f"{path} is damaged ({err}); {hint}", path) from None
+
+
+def tile_files(plan_checkpoint, layout: RunLayout, kind: str):
+    """A Snakemake input function: the ``kind`` file (series, pixels, meta) of every tile the
+    plan checkpoint planned."""
+
+    def inner(wildcards) -> list[str]:
+        plan = read_plan(plan_checkpoint.get().output.plan)
+        return [str(getattr(layout.tile(t), kind)) for t in plan.tile_ids]
+
+    return inner

@@ -113,7 +113,7 @@ def hold_run_lock(layout: RunLayout) -> Iterator[None]:
         os.close(fd)
 
 
-def snakemake_command(layout: RunLayout, cores: int, force: bool, run_id: str, started: str):
+def snakemake_command(layout: RunLayout, cores: int, force: bool):
     """The Snakemake command line (a list: no shell, so no path is ever split or expanded)."""
     return [
         sys.executable,
@@ -125,8 +125,6 @@ def snakemake_command(layout: RunLayout, cores: int, force: bool, run_id: str, s
         str(layout.root),
         "--config",
         f"tushu_settings={layout.settings}",
-        f"tushu_run_id={run_id}",
-        f"tushu_started={started}",
         "--cores",
         str(cores),
         "--rerun-incomplete",
@@ -166,10 +164,14 @@ def run_snakemake(
 
 
 def _run(layout, cores, force, outcome, on_line) -> list[str] | None:
-    cmd = snakemake_command(layout, cores, force, outcome.run_id, outcome.started)
+    cmd = snakemake_command(layout, cores, force)
     lines: list[str] = []
+    # The run's identity reaches the report step through the environment: never a reason
+    # for Snakemake to re-run anything.
+    env = {**os.environ, "TUSHU_RUN_ID": outcome.run_id, "TUSHU_STARTED": outcome.started}
     proc = subprocess.Popen(
         cmd,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -22,13 +22,13 @@ from pipeline.desk.checks import ReferenceLayers, check_desk
 from pipeline.desk.layers import Layer
 from pipeline.errors import TushuError
 from pipeline.files import write_json, write_table
-from pipeline.imagery.cube import FetchReport, load_cube, resolve_cache
+from pipeline.imagery.cache import FetchReport
+from pipeline.imagery.cube import resolve_cache
+from pipeline.imagery.extract import extract_tile
 from pipeline.imagery.search import item_crs, search_items
-from pipeline.imagery.series import extract_series
-from pipeline.imagery.sources import open_source, source_reads_series
+from pipeline.imagery.sources import open_source
 from pipeline.imagery.tiles import plan_tiles
-from pipeline.imagery.zonal import coverage_weights
-from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_plots
+from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_with_trace
 from pipeline.layout import RunLayout, TilePaths
 from pipeline.plots.read import read_plots
 from pipeline.plots.vector import file_checksum, read_vector
@@ -177,36 +177,25 @@ def tile_step(
     source = open_source(imagery, run.retry)
     cache = resolve_cache(run, source, output_dir, items)
     report = FetchReport()
-    years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
-    if source_reads_series(imagery):
-        from pipeline.imagery.sources.statistical import plot_statistics
-
-        series, pixels = plot_statistics(plots, items, imagery, cache, report, view.prep)
-        n_dates = int(series["date"].nunique()) if len(series) else 0
-    else:
-        cube = load_cube(
-            items,
-            imagery,
-            geobox,
-            cache=cache,
-            report=report,
-            source=source,
-            date_chunk=run.date_chunk,
-            retry=run.retry,
-        )
-        geoms = plots.geometry.to_crs(plan.crs).reset_index(drop=True)
-        weights = coverage_weights(geoms, geobox)
-        series, pixels = extract_series(
-            cube, weights, plots["row"].to_numpy(), years, imagery, view.prep, run.date_chunk
-        )
-        n_dates = int(cube.sizes["time"])
-    write_table(series, series_out)
-    write_table(pixels, pixels_out)
+    out = extract_tile(
+        source,
+        plots,
+        items,
+        geobox,
+        imagery,
+        view.prep,
+        cache,
+        report,
+        date_chunk=run.date_chunk,
+        retry=run.retry,
+    )
+    write_table(out.series, series_out)
+    write_table(out.pixels, pixels_out)
     meta = TileMeta(
         tile_id=tile_id,
         n_plots=len(plots),
         shape=tuple(geobox.shape),
-        n_dates=n_dates,
+        n_dates=out.n_dates,
         imagery={"source": imagery.source, **report.to_json()},
         seconds=time.perf_counter() - t0,
     )
@@ -272,12 +261,13 @@ def report_step(
     series = concat_tables([t.series for t in inputs.tiles], "tile", SERIES_COLUMNS)
     pixels = concat_tables([t.pixels for t in inputs.tiles], "tile", ["row"])
     tiles = [read_tile_meta(t.meta) for t in inputs.tiles]
-    result = judge_plots(plots, desk, series, pixels, settings.evidence)
+    result, trace = judge_with_trace(plots, desk, series, pixels, settings.evidence)
     t_judge = time.perf_counter()
 
     write_plots(result, layout.staging)
     write_timeseries(series, plots, layout.staged(layout.timeseries))
     write_table(summarize_counties(result), layout.staged(layout.summary))
+    write_table(trace, layout.staged(layout.trace))
     record = build_run_record(
         settings,
         result,

@@ -104,6 +104,22 @@ def test_demo__statuses_match_the_golden_output(demo_run):
     pd.testing.assert_frame_equal(got.reset_index(drop=True), golden, check_dtype=False)
 
 
+def test_demo__rule_trace_explains_every_imagery_reason(demo_run):
+    """Every imagery code a plot carries has a fired rule in trace.parquet, with its numbers."""
+    root, _ = demo_run
+    res = gpd.read_parquet(root / "results" / "plots.parquet").set_index("row")
+    trace = pd.read_parquet(root / "results" / "trace.parquet")
+    fired = trace[trace["fired"]]
+    assert (
+        fired[["value", "threshold"]].notna().all(axis=None)
+        or fired["code"].eq("INSUFFICIENT_DATA").any()
+    )
+    imagery = {r.code for r in REASONS.values() if r.stage == "imagery"}
+    for row, codes in res["reasons"].fillna("").str.split(",").items():
+        expected = {c for c in codes if c in imagery}
+        assert expected == set(fired.loc[fired["row"] == row, "code"]), row
+
+
 def _config(root: Path, out: str, **evidence) -> Path:
     """A config in ``root/cfg`` whose plot and output paths are relative to that folder."""
     settings = yaml.safe_load((root / "results" / "settings.yaml").read_text(encoding="utf-8"))

@@ -9,11 +9,9 @@ import geopandas as gpd
 
 from pipeline.config import Imagery, RunOptions, Settings
 from pipeline.demo.settings import demo_settings
-from pipeline.imagery.sources.stac import S2_BAND_CODES
+from pipeline.imagery.bands import S2_CODES
 from pipeline.layout import RunLayout
 from pipeline.workflow import inprocess
-
-S2_BANDS = S2_BAND_CODES
 
 
 def settings_for(world: Path, out: Path, **imagery: object) -> Settings:
@@ -46,7 +44,7 @@ def write_local_folder(world: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for item_dir in sorted((world / "stac").glob("S2_DEMO_*")):
         day = item_dir.name.removeprefix("S2_DEMO_")
-        for band, code in S2_BANDS.items():
+        for band, code in S2_CODES.items():
             shutil.copy(item_dir / f"{band}.tif", folder / f"S2_{day}_{code}.tif")
     (folder / "scenes.yaml").write_text(
         "sensor: S2L2A\n"

@@ -1,25 +1,32 @@
-"""The imagery source protocol and :func:`open_source`, which picks one from the run config.
+"""The two imagery source protocols and :func:`open_source`, which picks one from the config.
 
-Every source does two things: find the scenes (as STAC items, whatever the source, so the run
-records what it used) and read one date of them onto a grid, harmonised to the cube
-convention of :mod:`pipeline.imagery.harmonize`. :func:`pipeline.imagery.cube.load_cube` builds
-the same lazy (time, y, x) cube from any source on top of that, with caching, retries and skipping.
+Every source finds the scenes (as STAC items, whatever the source, so the run records what it
+used). A :class:`CubeSource` then reads one date of them onto a grid, harmonised to the cube
+convention of :mod:`pipeline.imagery.harmonize`; :func:`pipeline.imagery.cube.load_cube` builds
+the same lazy (time, y, x) cube from any of them, with caching, retries and skipping. A
+:class:`SeriesSource` (the Sentinel Hub Statistical API) answers per-plot series directly.
+:func:`pipeline.imagery.extract.extract_tile` takes either; no step asks which source it has.
 """
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import pystac
 from odc.geo.geobox import GeoBox
 
-from pipeline.config import Imagery, RetryOptions
+from pipeline.config import Imagery, RetryOptions, SeriesPrepSettings
 from pipeline.errors import ImageryError
 
-#: Common band names in cube order; ``scl`` is the class / cloud-mask band.
-CUBE_BANDS = ("blue", "green", "red", "nir", "swir16", "swir22", "scl")
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from pipeline.imagery.cache import FetchReport, PieceCache
 
 
 class FatalSourceError(ImageryError):
@@ -27,7 +34,7 @@ class FatalSourceError(ImageryError):
 
 
 class ImagerySource(Protocol):
-    """What the pipeline needs from an imagery source."""
+    """What every imagery source offers: finding scenes."""
 
     #: identifies the source in cache keys (endpoint, collection; never credentials)
     name: str
@@ -40,29 +47,63 @@ class ImagerySource(Protocol):
         """Scenes intersecting the box (WGS 84) in [start, end], sorted by time."""
         ...
 
+
+@runtime_checkable
+class SeriesSource(ImagerySource, Protocol):
+    """A source that answers per-plot series (no cube to reduce per pixel)."""
+
+    def read_series(
+        self,
+        plots: gpd.GeoDataFrame,
+        items: list[pystac.Item],
+        cache: PieceCache,
+        report: FetchReport,
+        prep: SeriesPrepSettings,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Series (row, date, ndvi, ndmi, bsi, clear_share) and per-plot shares (row,
+        n_pixels, data_share, planted_share) of the plots, as the cube path makes them."""
+        ...
+
+
+class CubeSource(ImagerySource, Protocol):
+    """A source of rasters: one date of scenes at a time, on the tile's grid."""
+
     def read_date(self, items: list[pystac.Item], geobox: GeoBox) -> np.ndarray:
-        """One date's scenes fused on ``geobox``: float32 (band, y, x) in :data:`CUBE_BANDS`
+        """One date's scenes fused on ``geobox``: float32 (band, y, x) in ``bands.CUBE_BANDS``
         order, cube-convention DNs (``reflectance = DN * imagery.scale + imagery.offset``),
         NaN where no scene has data."""
         ...
 
 
-def open_source(imagery: Imagery, retry: RetryOptions | None = None) -> ImagerySource:
+@dataclass(frozen=True)
+class SourceKind:
+    """Where a source named in ``imagery.source`` lives, and whether it gives per-plot series."""
+
+    module: str
+    cls: str
+    series: bool = False
+
+
+#: ``imagery.source`` -> its implementation (imported only when used).
+SOURCE_KINDS: dict[str, SourceKind] = {
+    "stac": SourceKind("pipeline.imagery.sources.stac", "StacSource"),
+    "sentinelhub": SourceKind("pipeline.imagery.sources.sentinelhub", "SentinelHubSource"),
+    "sentinelhub-statistical": SourceKind(
+        "pipeline.imagery.sources.statistical", "StatisticalSource", series=True
+    ),
+    "local": SourceKind("pipeline.imagery.sources.local", "LocalSource"),
+}
+
+
+def open_source(imagery: Imagery, retry: RetryOptions | None = None) -> CubeSource | SeriesSource:
     """The source ``imagery.source`` names, configured from its sub-section; ``retry`` is the
     run's retry policy (``run.retry``)."""
-    if imagery.source == "stac":
-        from pipeline.imagery.sources.stac import StacSource
-
-        return StacSource(imagery, retry)
-    if imagery.source in ("sentinelhub", "sentinelhub-statistical"):
-        from pipeline.imagery.sources.sentinelhub import SentinelHubSource
-
-        return SentinelHubSource(imagery, retry)
-    if imagery.source == "local":
-        from pipeline.imagery.sources.local import LocalSource
-
-        return LocalSource(imagery, retry)
-    raise ImageryError(f"unknown imagery.source {imagery.source!r}")
+    kind = SOURCE_KINDS.get(imagery.source)
+    if kind is None:
+        raise ImageryError(
+            f"unknown imagery.source {imagery.source!r}; use one of {', '.join(SOURCE_KINDS)}"
+        )
+    return getattr(importlib.import_module(kind.module), kind.cls)(imagery, retry)
 
 
 def no_scene_error(where: str, bbox, imagery: Imagery) -> ImageryError:
@@ -93,4 +134,4 @@ def fuse_first(stack: list[np.ndarray]) -> np.ndarray:
 
 def source_reads_series(imagery: Imagery) -> bool:
     """Whether the configured source gives per-plot series (not a cube to reduce per pixel)."""
-    return imagery.source == "sentinelhub-statistical"
+    return SOURCE_KINDS[imagery.source].series

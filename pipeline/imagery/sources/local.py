@@ -31,8 +31,9 @@ from rasterio.warp import Resampling, reproject, transform_bounds
 
 from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
+from pipeline.imagery.bands import CUBE_BANDS, REFLECTANCE_BANDS
 from pipeline.imagery.harmonize import Scaling, to_cube_dn
-from pipeline.imagery.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
+from pipeline.imagery.sources import fuse_first, intersects, no_scene_error
 
 # SCL values standing in for a binary cloud mask: 9 = cloud (masked by default), 4 = clear.
 _CLOUD, _CLEAR = 9, 4
@@ -102,7 +103,7 @@ class LocalSource:
         self.spec = read_spec(Path(imagery.local.description or self.folder / "scenes.yaml"))
         self.name = f"local:{self.folder.resolve()}"
         names = self.spec.bands if isinstance(self.spec.bands, list) else list(self.spec.bands)
-        self.missing_bands = tuple(b for b in CUBE_BANDS[:-1] if b not in names)
+        self.missing_bands = tuple(b for b in REFLECTANCE_BANDS if b not in names)
         m = re.search(r"\{date:([^}]+)\}", self.spec.pattern)
         if m is None:
             raise ImageryError(f"{self.folder}: scenes pattern needs a {{date:%Y%m%d}} field")
@@ -168,7 +169,7 @@ class LocalSource:
         img = self.imagery
         cube = Scaling(img.scale, img.offset, None)
         out = np.full((len(CUBE_BANDS), *geobox.shape), np.nan, dtype="float32")
-        for i, band in enumerate(CUBE_BANDS[:-1]):
+        for i, band in enumerate(REFLECTANCE_BANDS):
             where = self._locate(item, band)
             if where is not None:
                 data, own = self._warp(*where, geobox, Resampling.bilinear)

@@ -20,13 +20,12 @@ from odc.geo.geobox import GeoBox, GeoboxTiles
 
 from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
-from pipeline.imagery.sources import CUBE_BANDS, FatalSourceError, no_scene_error
+from pipeline.imagery.bands import CUBE_BANDS
+from pipeline.imagery.sources import FatalSourceError, no_scene_error
 
-SH_DEFAULT = "https://services.sentinel-hub.com"
 CDSE_TOKEN = (
     "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token"
 )
-_S2_BANDS = ("B02", "B03", "B04", "B08", "B11", "B12", "SCL")
 #: UINT16 DNs (reflectance × 10000, harmonised by the service) + SCL + dataMask.
 EVALSCRIPT = """//VERSION=3
 function setup() {

@@ -18,19 +18,10 @@ from urllib3.util.retry import Retry
 
 from pipeline.config import Imagery, RetryOptions
 from pipeline.errors import ImageryError
+from pipeline.imagery.bands import BANDS, CUBE_BANDS, S2_CODES
 from pipeline.imagery.harmonize import Scaling, scene_scaling, to_cube_dn
-from pipeline.imagery.sources import CUBE_BANDS, fuse_first, intersects, no_scene_error
+from pipeline.imagery.sources import fuse_first, intersects, no_scene_error
 
-S2_BAND_CODES = {
-    # common band name -> Sentinel-2 band code (the asset keys of some catalogs)
-    "blue": "B02",
-    "green": "B03",
-    "red": "B04",
-    "nir": "B08",
-    "swir16": "B11",
-    "swir22": "B12",
-    "scl": "SCL",
-}
 #: preset -> (STAC API URL, collection, common band name -> asset key)
 PRESETS: dict[str, tuple[str, str, dict[str, str]]] = {
     "earth-search": (
@@ -41,15 +32,12 @@ PRESETS: dict[str, tuple[str, str, dict[str, str]]] = {
     "planetary-computer": (
         "https://planetarycomputer.microsoft.com/api/stac/v1",
         "sentinel-2-l2a",
-        dict(S2_BAND_CODES),
+        dict(S2_CODES),
     ),
     "cdse": (
         "https://stac.dataspace.copernicus.eu/v1",
         "sentinel-2-l2a",
-        {
-            b: f"{code}_{'10m' if b in ('blue', 'green', 'red', 'nir') else '20m'}"
-            for b, code in S2_BAND_CODES.items()
-        },
+        {b.name: f"{b.s2_code}_{b.resolution_m}m" for b in BANDS},
     ),
 }
 RETRY_STATUS = (429, 500, 502, 503, 504)

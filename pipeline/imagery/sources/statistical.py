@@ -19,32 +19,46 @@ import pandas as pd
 import pystac
 import shapely
 
-from pipeline.config import Evidence, Imagery
-from pipeline.imagery.cache import PieceCache, cache_key
-from pipeline.imagery.cube import FetchReport
+from pipeline.config import Evidence, Imagery, RetryOptions
+from pipeline.imagery.bands import CLASS_BAND, S2_CODES
+from pipeline.imagery.cache import FetchReport, PieceCache, cache_key
+from pipeline.imagery.indices import EVALSCRIPT_ND, INDEX_NAMES, evalscript_bands, evalscript_terms
+from pipeline.imagery.masks import HAZE_RED_WEIGHT
 from pipeline.imagery.sources import FatalSourceError
-from pipeline.imagery.sources.sentinelhub import call_service, data_collection, sh_config
+from pipeline.imagery.sources.sentinelhub import (
+    SentinelHubSource,
+    call_service,
+    data_collection,
+    sh_config,
+)
 
 LOG = logging.getLogger(__name__)
-INDEX_NAMES = ("ndvi", "ndmi", "bsi")
 
 
 def stats_evalscript(imagery: Imagery) -> str:
-    """Indices and a clear-pixel mask computed by the service (reflectance units)."""
+    """Indices (:mod:`pipeline.imagery.indices`) and a clear-pixel mask computed by the
+    service (reflectance units), masked as :func:`pipeline.imagery.masks.mask_clouds` masks."""
     classes = ",".join(str(c) for c in imagery.scl_mask_classes)
-    haze = "false" if imagery.haze_max is None else f"(s.B02 - 0.5 * s.B04) > {imagery.haze_max}"
+    blue, red = S2_CODES["blue"], S2_CODES["red"]
+    haze = (
+        "false"
+        if imagery.haze_max is None
+        else f"(s.{blue} - {HAZE_RED_WEIGHT} * s.{red}) > {imagery.haze_max}"
+    )
+    inputs = ",".join(f'"{b}"' for b in dict.fromkeys([blue, red, *evalscript_bands()]))
+    names = ",".join(f'"{n}"' for n in INDEX_NAMES)
     return f"""//VERSION=3
 function setup() {{
-  return {{input: [{{bands: ["B02","B04","B08","B11","SCL","dataMask"]}}],
-          output: [{{id: "indices", bands: ["ndvi","ndmi","bsi"], sampleType: "FLOAT32"}},
+  return {{input: [{{bands: [{inputs},"{S2_CODES[CLASS_BAND]}","dataMask"]}}],
+          output: [{{id: "indices", bands: [{names}], sampleType: "FLOAT32"}},
                    {{id: "dataMask", bands: 1}}]}};
 }}
-function nd(a, b) {{ return (a + b) == 0 ? 0 : (a - b) / (a + b); }}
+{EVALSCRIPT_ND}
 function evaluatePixel(s) {{
-  var cloud = [{classes}].includes(s.SCL);
+  var cloud = [{classes}].includes(s.{S2_CODES[CLASS_BAND]});
   var hazy = {haze};
   var ok = s.dataMask == 1 && !cloud && !hazy;
-  return {{indices: [nd(s.B08, s.B04), nd(s.B08, s.B11), nd(s.B11 + s.B04, s.B08 + s.B02)],
+  return {{indices: {evalscript_terms()},
           dataMask: [ok ? 1 : 0]}};
 }}
 """
@@ -90,6 +104,28 @@ def fetch_plot(geom, crs_epsg: int, imagery: Imagery) -> np.ndarray:
     return parse_statistics(call_service(request.get_data)[0])
 
 
+def source_name(imagery: Imagery) -> str:
+    """The source's name in cache keys (the endpoint; never credentials)."""
+    return f"sh-statistical:{imagery.sentinelhub.base_url}"
+
+
+class StatisticalSource:
+    """Scenes from the Catalog API; per-plot daily statistics from the Statistical API."""
+
+    remote = True
+
+    def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
+        self.imagery = imagery
+        self._catalog = SentinelHubSource(imagery, retry)
+        self.name = source_name(imagery)
+
+    def find_items(self, bbox_lonlat, start: date, end: date) -> list[pystac.Item]:
+        return self._catalog.find_items(bbox_lonlat, start, end)
+
+    def read_series(self, plots, items, cache, report, prep):
+        return plot_statistics(plots, items, self.imagery, cache, report, prep)
+
+
 def plot_statistics(
     plots: gpd.GeoDataFrame,
     items: list[pystac.Item],
@@ -109,7 +145,7 @@ def plot_statistics(
         if geom is None or geom.is_empty:
             continue
         key = cache_key(
-            f"sh-statistical:{imagery.sentinelhub.base_url}",
+            source_name(imagery),
             {"wkb": shapely.to_wkb(geom, hex=True), "crs": crs},
             f"{imagery.start}/{imagery.end}",
             INDEX_NAMES,

@@ -20,7 +20,8 @@ from pipeline.imagery.harmonize import (
     scene_scaling,
     to_cube_dn,
 )
-from pipeline.imagery.masks import compute_indices, mask_clouds
+from pipeline.imagery.indices import compute_indices
+from pipeline.imagery.masks import mask_clouds
 from pipeline.imagery.search import search_items
 
 REFL = {"blue": 0.04, "green": 0.07, "red": 0.05, "nir": 0.35, "swir16": 0.2, "swir22": 0.1}

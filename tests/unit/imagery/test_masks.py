@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Imagery
-from pipeline.imagery.masks import compute_indices, mask_clouds, normalized_difference
+from pipeline.imagery.indices import compute_indices, normalized_difference
+from pipeline.imagery.masks import mask_clouds
 from tests.synthetic import dn_cube
 
 IMG = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2022, 1, 1))

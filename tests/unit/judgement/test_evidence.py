@@ -71,7 +71,7 @@ def test_compute_evidence__planted_signals_found():
 def test_flag_plots__reasons_and_statuses():
     plots = _plots(KINDS)
     desk = pd.DataFrame({"desk_reasons": [[] for _ in KINDS]}, index=plots["row"])
-    out = flag_plots(plots, desk, _evidence(seed=5), EV)
+    out, trace = flag_plots(plots, desk, _evidence(seed=5), EV)
     assert (out.loc[:5, "status"] == "consistent").all()
     assert out.loc[6, "reasons"] == "PRE_EXISTING_FOREST"
     assert out.loc[7, "reasons"] == "NO_PLANTING_EVIDENCE"
@@ -79,6 +79,8 @@ def test_flag_plots__reasons_and_statuses():
     assert out.loc[9, "reasons"] == "LOW_SURVIVAL" and out.loc[9, "status"] == "suspect"
     assert out.loc[6:8, "verified_area_mu"].eq(0).all()
     assert np.isclose(out.loc[0, "verified_area_mu"], 20.0)
+    fired = trace[trace["fired"]].groupby("row")["code"].agg(lambda c: ",".join(sorted(set(c))))
+    assert fired.loc[7] == "NO_PLANTING_EVIDENCE" and 0 not in fired.index
 
 
 def test_imagery_reasons__design_stage_not_judged_on_planting():
@@ -86,7 +88,7 @@ def test_imagery_reasons__design_stage_not_judged_on_planting():
         {"geom_status": "ok", "planting_year": 2022, "geom_area_mu": 10.0, "is_design": True}
     )
     ev_row = _evidence().loc[7]
-    assert imagery_reasons(plot, ev_row, EV) == []
+    assert imagery_reasons(plot, ev_row, EV)[0] == []
 
 
 def test_imagery_reasons__too_few_observations_is_insufficient():
@@ -95,4 +97,4 @@ def test_imagery_reasons__too_few_observations_is_insufficient():
     )
     ev_row = _evidence().loc[0].copy()
     ev_row["n_prep_obs"] = 1
-    assert imagery_reasons(plot, ev_row, EV) == ["INSUFFICIENT_DATA"]
+    assert imagery_reasons(plot, ev_row, EV)[0] == ["INSUFFICIENT_DATA"]

@@ -1,0 +1,171 @@
+"""The imagery rules: an ordered registry read plot by plot, each rule leaving a trace.
+
+A rule compares evidence metrics (:mod:`pipeline.judgement.evidence`) with thresholds from
+:class:`~pipeline.config.Evidence`. Rules are read in order; a rule that fires adds its reason
+code, and a *final* rule ends the reading (no later rule is read). Each comparison is recorded
+as a :class:`Check` (metric, value, operator, threshold, whether it held), so every verdict
+carries the numbers behind it — the rule trace in ``trace.parquet``.
+
+A new reason code is one entry in :data:`pipeline.codes.REASONS` and one :class:`Rule` here
+(plus its demo truth and tests). A learned model plugs in the same way: a rule whose test reads
+the model's probability column from the evidence table against a threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import pandas as pd
+
+from pipeline.config import Evidence
+
+Op = Literal[">=", "<", "<=", ">"]
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``metric op threshold``; a missing (NaN) metric makes the comparison ``missing_is``."""
+
+    metric: str
+    op: Op
+    threshold: str
+    negate_threshold: bool = False
+    missing_is: bool = False
+
+    def check(self, code: str, values: pd.Series, ev: Evidence) -> Check:
+        value = _number(values.get(self.metric))
+        limit = float(getattr(ev, self.threshold))
+        limit = -limit if self.negate_threshold else limit
+        held = self.missing_is if math.isnan(value) else _OPS[self.op](value, limit)
+        return Check(code, self.metric, value, self.op, limit, held)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the rule trace."""
+
+    code: str
+    metric: str
+    value: float
+    op: str
+    threshold: float
+    held: bool
+    fired: bool = False
+    """Whether the rule the comparison belongs to fired (gave its code)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Fires (gives ``code``) when every comparison of ``all_of`` holds and none of ``none_of``
+    (exemptions: e.g. plot-level site preparation spares a plot NO_PLANTING_EVIDENCE).
+
+    ``applies``: which plots the rule reads (e.g. not design-stage plots); ``unless_fired``:
+    codes that, already given, make this rule silent; ``final``: a firing ends the reading.
+    """
+
+    code: str
+    all_of: tuple[Comparison, ...]
+    none_of: tuple[Comparison, ...] = ()
+    applies: Callable[[pd.Series], bool] = field(default=lambda plot: True)
+    unless_fired: frozenset[str] = frozenset()
+    final: bool = False
+
+    def read(self, plot: pd.Series, values: pd.Series, ev: Evidence) -> tuple[bool, list[Check]]:
+        checks = [c.check(self.code, values, ev) for c in self.all_of]
+        fired = all(c.held for c in checks)
+        if self.none_of:
+            exempt = [c.check(self.code, values, ev) for c in self.none_of]
+            checks += exempt
+            fired = fired and not any(c.held for c in exempt)
+        return fired, checks
+
+
+def _not_design(plot: pd.Series) -> bool:
+    return not bool(plot["is_design"])
+
+
+IMAGERY_RULES: tuple[Rule, ...] = (
+    Rule(
+        "INSUFFICIENT_DATA",
+        (Comparison("n_baseline_obs", "<", "min_baseline_obs", missing_is=True),),
+        final=True,
+    ),
+    Rule(
+        "PRE_EXISTING_FOREST",
+        (Comparison("baseline_winter_ndvi", ">=", "forest_winter_ndvi"),),
+        final=True,
+    ),
+    Rule(
+        "INSUFFICIENT_DATA",
+        (Comparison("n_prep_obs", "<", "min_prep_obs", missing_is=True),),
+        applies=_not_design,
+        final=True,
+    ),
+    Rule(
+        "INSUFFICIENT_DATA",
+        (Comparison("data_share", "<", "min_data_share", missing_is=True),),
+        applies=_not_design,
+        final=True,
+    ),
+    Rule(
+        "NO_PLANTING_EVIDENCE",
+        (Comparison("planted_share", "<", "planted_share_none"),),
+        none_of=(
+            Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
+            Comparison("prep_bsi_rise", ">=", "prep_bsi_rise"),
+        ),
+        applies=_not_design,
+        final=True,
+    ),
+    Rule(
+        "PARTIAL_PLANTING",
+        (Comparison("planted_share", "<", "planted_share_full"),),
+        applies=_not_design,
+    ),
+    Rule("VEGETATION_LOSS", (Comparison("loss_drop", ">=", "loss_drop"),), applies=_not_design),
+    Rule(
+        "LOW_SURVIVAL",
+        (
+            Comparison("years_observed", ">=", "survival_min_years"),
+            Comparison("winter_gap_peers", "<", "survival_gap", negate_threshold=True),
+        ),
+        applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS"}),
+    ),
+)
+"""The rules in reading order (the order is part of the method: data sufficiency first)."""
+
+
+def apply_rules(
+    plot: pd.Series, values: pd.Series, ev: Evidence, rules: Sequence[Rule] = IMAGERY_RULES
+) -> tuple[list[str], list[Check]]:
+    """Reason codes one plot's evidence supports, and the trace of every comparison read."""
+    codes: list[str] = []
+    trace: list[Check] = []
+    for rule in rules:
+        if not rule.applies(plot) or rule.unless_fired & set(codes):
+            continue
+        fired, checks = rule.read(plot, values, ev)
+        trace += [replace(c, fired=fired) for c in checks]
+        if fired:
+            codes.append(rule.code)
+            if rule.final:
+                break
+    return codes, trace
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from pipeline.codes import REASONS
+from pipeline.config import Evidence
+from pipeline.judgement.rules import IMAGERY_RULES, Comparison, Rule, apply_rules
+
+EV = Evidence()
+PLOT = pd.Series({"is_design": False})
+GOOD = pd.Series(
+    {
+        "n_baseline_obs": 8,
+        "baseline_winter_ndvi": 0.4,
+        "n_prep_obs": 5,
+        "data_share": 1.0,
+        "planted_share": 0.95,
+        "prep_ndvi_drop": 0.3,
+        "prep_bsi_rise": 0.2,
+        "loss_drop": 0.02,
+        "years_observed": 3,
+        "winter_gap_peers": 0.0,
+    }
+)
+
+
+def test_apply_rules__every_code_is_in_the_codes_table():
+    assert {r.code for r in IMAGERY_RULES} <= set(REASONS)
+
+
+def test_apply_rules__clean_plot_gives_no_code_and_a_full_trace():
+    codes, trace = apply_rules(PLOT, GOOD, EV)
+    assert codes == []
+    assert {c.metric for c in trace} >= {"planted_share", "loss_drop", "winter_gap_peers"}
+    assert not any(c.fired for c in trace)
+
+
+def test_apply_rules__missing_baseline_is_insufficient_and_stops():
+    codes, trace = apply_rules(PLOT, GOOD.drop("n_baseline_obs"), EV)
+    assert codes == ["INSUFFICIENT_DATA"]
+    assert len(trace) == 1 and math.isnan(trace[0].value) and trace[0].fired
+
+
+def test_apply_rules__prep_signal_spares_no_planting():
+    low = GOOD.copy()
+    low["planted_share"] = 0.05
+    assert apply_rules(PLOT, low, EV)[0] == ["PARTIAL_PLANTING"]
+    low[["prep_ndvi_drop", "prep_bsi_rise"]] = 0.0
+    codes, trace = apply_rules(PLOT, low, EV)
+    assert codes == ["NO_PLANTING_EVIDENCE"]
+    assert trace[-1].metric == "prep_bsi_rise" and not trace[-1].held
+
+
+def test_apply_rules__loss_silences_low_survival():
+    bad = GOOD.copy()
+    bad["loss_drop"], bad["winter_gap_peers"] = 0.4, -0.3
+    assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
+    bad["loss_drop"] = 0.0
+    codes, trace = apply_rules(PLOT, bad, EV)
+    assert codes == ["LOW_SURVIVAL"]
+    gap = next(c for c in trace if c.metric == "winter_gap_peers")
+    assert gap.threshold == -EV.survival_gap and gap.op == "<"
+
+
+def test_apply_rules__design_plot_read_only_for_forest():
+    forest = GOOD.copy()
+    forest["planted_share"] = 0.0
+    assert apply_rules(pd.Series({"is_design": True}), forest, EV)[0] == []
+    forest["baseline_winter_ndvi"] = 0.9
+    assert apply_rules(pd.Series({"is_design": True}), forest, EV)[0] == ["PRE_EXISTING_FOREST"]
+
+
+def test_apply_rules__an_added_rule_reads_a_model_column():
+    model_rule = Rule("LOW_SURVIVAL", (Comparison("p_failed", ">=", "planted_share_full"),))
+    values = pd.concat([GOOD, pd.Series({"p_failed": 0.9})])
+    assert apply_rules(PLOT, values, EV, (*IMAGERY_RULES, model_rule))[0] == ["LOW_SURVIVAL"]
