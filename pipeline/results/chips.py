@@ -18,7 +18,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from pipeline.config import Evidence
-from pipeline.imagery.sources import CUBE_BANDS
+from pipeline.imagery.bands import CUBE_BANDS
 from pipeline.results.series import Windows
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.config import Evidence
-from pipeline.imagery.masks import INDICES
+from pipeline.imagery.indices import INDICES
 from pipeline.imagery.series import prep_windows
 from pipeline.judgement.evidence import clean_observations, cohort_peers, select_peers
 
-VARIABLES = (*INDICES, "clear_share")
+VARIABLES = (*(i.name for i in INDICES), "clear_share")
 QUANTILES = (0.1, 0.5, 0.9)
 
 
