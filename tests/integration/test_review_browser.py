@@ -88,6 +88,8 @@ def test_review__filter_open_decide_audit_export(served, browser):
     assert not_blank(page.locator("#chart").screenshot())
     assert not_blank(page.locator(".chips").screenshot())
     assert not_blank(page.locator("#map").screenshot())
+    fired = page.locator("table.trace tbody tr.fired td:first-child").all_inner_texts()
+    assert page.locator("table.trace tbody tr").count() > len(fired) > 0
     items = page.input_value("#items-on-screen")
     assert items.startswith("S2_")
 

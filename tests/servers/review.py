@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from pipeline.codes import REASONS, split_reasons
 from pipeline.layout import RunLayout
 from pipeline.review.auth import hash_password
 from pipeline.review.store import ReviewStore
@@ -35,9 +36,12 @@ def copy_for_review(run: Path, dest: Path) -> Path:
 
 
 def flagged_row(run: Path) -> int:
-    """A flagged plot (not row 0) with a geometry."""
+    """A plot (not row 0) flagged by an imagery rule (so its trace has a rule that fired)."""
     plots = gpd.read_parquet(RunLayout.of(run).plots_parquet)
-    ok = (plots["status"] != "consistent") & (plots["row"] != 0) & ~plots.geometry.is_empty
+    imagery = plots["reasons"].map(
+        lambda t: any(REASONS[c].stage == "imagery" for c in split_reasons(t))
+    )
+    ok = imagery & (plots["status"] != "insufficient_data") & (plots["row"] != 0)
     return int(plots.loc[ok, "row"].iloc[0])
 
 
