@@ -17,7 +17,9 @@ LAYERS = (
     {"results"},
     {"reports"},
     {"demo", "testing"},
-    {"workflow"},
+    # the edge: the CLI opens finished runs (results) and serves the review app; both read
+    # the step contracts of workflow/
+    {"workflow", "results", "review"},
 )
 
 
