@@ -41,8 +41,10 @@ def report_images(run, results) -> dict[str, str]:
     colors = {STATUS_LABELS[s]: c for s, c in STATUS_COLORS.items()}
     by_status, by_reason = _counts(result)
     fig, ax = plt.subplots(figsize=(8, 8), layout="constrained")
-    crs, dates = results.chips.draw_backdrop(run, ax)
-    grid = result.to_crs(crs)
+    dates = results.chips.draw_backdrop(
+        run.layout, run.settings, run.grid, run.series, run.plots, run.items, ax
+    )
+    grid = result.to_crs(run.grid.crs)
     title = (
         f"图斑核查结论分布（底图：Sentinel-2 真彩色 {min(dates)}–{max(dates)}）" if dates else None
     )

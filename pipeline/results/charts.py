@@ -45,6 +45,17 @@ def use_cjk_font() -> str | None:
     return None
 
 
+def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    """PNG bytes of ``fig``, then close it (for reports and servers, where figures must not
+    pile up in pyplot)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     use_cjk_font()
     if ax is None:

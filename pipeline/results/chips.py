@@ -9,6 +9,7 @@ outline are pure functions on arrays, reused by the reports and the review app.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,14 +17,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from pipeline.config import Evidence
+from pipeline.config import Evidence, Settings
+from pipeline.errors import TushuError
 from pipeline.imagery.bands import CUBE_BANDS
+from pipeline.layout import RunLayout
 from pipeline.results.series import Windows
+from pipeline.results.stored import Grid
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     from shapely.geometry.base import BaseGeometry
-
-    from pipeline.results.run import Run
 
 #: Bands shown as (R, G, B) and the reflectance mapped to white.
 COMPOSITES = {"true": (("red", "green", "blue"), 0.25), "false": (("nir", "red", "green"), 0.45)}
@@ -125,39 +128,51 @@ def pixel_rings(geom: BaseGeometry, inverse_affine, col0: int, row0: int) -> lis
 
 
 def read_chips(
-    run: Run,
-    row: int,
+    layout: RunLayout,
+    settings: Settings,
+    grid: Grid,
+    plot: gpd.GeoDataFrame,
+    clear: pd.Series,
+    windows: Windows,
     kinds: tuple[str, ...] = ("true", "false"),
     n_strip: int = 6,
     margin_m: float = 60.0,
     upscale: int = 4,
+    items: list | None = None,
     memory: dict | None = None,
 ) -> list[Chip]:
-    """Chips of plot ``row``: the before/after pair (each kind) then a strip of ``n_strip``
-    dates (true colour), read through the run's source and cache. Empty for a plot without a
-    geometry."""
+    """Chips of one plot (``plot``: its one-row result table, with ``tile``): the before/after
+    pair (each kind) then a strip of ``n_strip`` dates (true colour), read through the run's
+    source and cache on the plot's tile grid. ``clear``: the plot's clear share by date;
+    ``windows``: its judgement windows. Empty for a plot without a geometry. For many plots:
+    ``items``, the run's STAC items parsed once; ``memory``, a dict shared across calls that
+    keeps the dates read, so the plots of one tile read each date once."""
+    import pystac
     from odc.geo.geobox import GeoBox
 
     from pipeline.imagery.cache import MemoryCache
     from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
     from pipeline.imagery.sources import open_source
-    from pipeline.workflow.contracts import read_plan
 
-    settings, layout = run.settings, run.layout
-    plot = run.plot_row(row)
-    if plot.geometry is None or plot.geometry.is_empty:
+    if plot.geometry.iloc[0] is None or plot.geometry.iloc[0].is_empty:
         return []
     ev, imagery = settings.evidence, settings.imagery
-    plan = read_plan(layout.plan)
-    geobox = GeoBox.from_bbox(plan.tile(plot["tile"]).bbox, crs=plan.crs,
-                              resolution=imagery.resolution)  # fmt: skip
-    items = run.items
-    days = group_by_day(items)
     source = open_source(imagery, settings.run.retry)
+    if not hasattr(source, "read_date"):
+        raise TushuError(
+            f"imagery.source {imagery.source!r} returns per-plot statistics, not pixels, so it "
+            "has no image chips; configure a pixel source (stac, sentinelhub, local) to see them"
+        )
+    geobox = GeoBox.from_bbox(
+        grid.tiles[plot["tile"].iloc[0]], crs=grid.crs, resolution=imagery.resolution
+    )
+    if items is None:
+        items = [pystac.Item.from_dict(d) for d in json.loads(layout.items.read_text("utf-8"))]
+    days = group_by_day(items)
     cache = resolve_cache(settings.run, source, layout.root, items)
-    if memory is not None:  # shared across calls: plots of one tile read each date once
+    if memory is not None:
         cache = MemoryCache(cache, memory)
-    geom = run.plots.loc[[row]].to_crs(plan.crs).geometry.iloc[0]
+    geom = plot.to_crs(grid.crs).geometry.iloc[0]
     inv = ~geobox.affine
     x0, y0, x1, y1 = geom.buffer(margin_m).bounds
     c0, r0 = inv @ (x0, y1)
@@ -166,8 +181,7 @@ def read_chips(
     c0, r0 = max(int(np.floor(c0)), 0), max(int(np.floor(r0)), 0)
     c1, r1 = min(int(np.ceil(c1)), w), min(int(np.ceil(r1)), h)
     rings = pixel_rings(geom, inv, c0, r0)
-    clear = run.series["clear_share"].sel(plot=row).to_series()
-    clear.index = pd.DatetimeIndex(clear.index).normalize()
+    clear = clear.set_axis(pd.DatetimeIndex(clear.index).normalize())
 
     def chips_of(day: pd.Timestamp, role: str, chip_kinds: tuple[str, ...]) -> list[Chip]:
         key = day.date().isoformat()
@@ -186,7 +200,7 @@ def read_chips(
         ]
 
     out: list[Chip] = []
-    pair = pick_pair(clear, run.windows(row), ev)
+    pair = pick_pair(clear, windows, ev)
     if pair is not None:
         for day, role in zip(pair, ("before", "after"), strict=True):
             out += chips_of(day, role, kinds)
@@ -211,34 +225,36 @@ def draw_chips(chips: list[Chip], ncols: int = 6, size: float = 1.9):
     return fig
 
 
-def draw_backdrop(run: Run, ax) -> tuple[str, list[str]]:
-    """Each tile's clearest recent scene in true colour on ``ax``, in the tile grid's CRS (draw
-    the plots over it in that CRS), read through the run's source and cache; returns the CRS
-    and the dates drawn."""
+def draw_backdrop(
+    layout: RunLayout, settings: Settings, grid: Grid, series, plots, items: list, ax
+) -> list[str]:
+    """Each tile's clearest recent scene in true colour on ``ax``, in the grid's CRS (draw the
+    plots over it in ``grid.crs``), read through the run's source and cache. ``series``: the
+    run's series Dataset (``clear_share`` by plot and date); ``plots``: the result table
+    indexed by row, with ``tile``. Returns the dates drawn (none for a statistics source)."""
     from odc.geo.geobox import GeoBox
 
     from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
     from pipeline.imagery.sources import open_source
-    from pipeline.workflow.contracts import read_plan
 
-    settings, imagery = run.settings, run.settings.imagery
-    plan = read_plan(run.layout.plan)
-    days = group_by_day(run.items)
+    imagery = settings.imagery
     source = open_source(imagery, settings.run.retry)
-    cache = resolve_cache(settings.run, source, run.layout.root, run.items)
-    clear = run.series["clear_share"]
+    if not hasattr(source, "read_date"):
+        return []
+    days = group_by_day(items)
+    cache = resolve_cache(settings.run, source, layout.root, items)
+    clear = series["clear_share"]
     drawn = []
-    for tile in plan.tiles:
-        rows = [r for r in run.plots.index[run.plots["tile"] == tile.tile_id] if r in clear["plot"]]
+    for tile_id, bbox in grid.tiles.items():
+        rows = [r for r in plots.index[plots["tile"] == tile_id] if r in clear["plot"]]
         share = clear.sel(plot=rows).mean("plot").to_series().dropna() if rows else pd.Series()
         if share.empty:
             continue
         day = pd.Timestamp(share[share >= share.max() - 0.05].index.max()).date().isoformat()
-        geobox = GeoBox.from_bbox(tile.bbox, crs=plan.crs, resolution=imagery.resolution)
+        geobox = GeoBox.from_bbox(bbox, crs=grid.crs, resolution=imagery.resolution)
         arr = fetch_date(source, days.get(day, []), geobox, imagery, cache, FetchReport(), day,
                          settings.run.retry)  # fmt: skip
         refl = {b: arr[i] * imagery.scale + imagery.offset for i, b in enumerate(CUBE_BANDS)}
-        x0, y0, x1, y1 = tile.bbox
-        ax.imshow(compose_rgb(refl, "true"), extent=(x0, x1, y0, y1), zorder=0)
+        ax.imshow(compose_rgb(refl, "true"), extent=(bbox[0], bbox[2], bbox[1], bbox[3]), zorder=0)
         drawn.append(day)
-    return plan.crs, sorted(drawn)
+    return sorted(drawn)

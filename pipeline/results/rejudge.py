@@ -10,45 +10,25 @@ them needs a new run, and :func:`rejudge_run` says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from pydantic import ValidationError
 
 from pipeline.codes import STATUSES, split_reasons
-from pipeline.config import Evidence, Settings
+from pipeline.config import Evidence, PrepSettings, SeriesPrepSettings, Settings
 from pipeline.errors import ConfigError
-from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_plots
-from pipeline.workflow.contracts import read_plan, read_table
-from pipeline.workflow.steps import concat_tables, read_plot_table
-from pipeline.workflow.views import tile_view
-
-if TYPE_CHECKING:
-    from pipeline.results.run import Run
+from pipeline.imagery.sources import source_reads_series
+from pipeline.judgement.judge import judge_with_trace
+from pipeline.layout import RunLayout
+from pipeline.results.stored import read_grid, read_judgement_inputs
 
 
-@dataclass(frozen=True)
-class JudgementInputs:
-    """What the report step judged: plot table, desk table, series, per-pixel shares."""
-
-    plots: gpd.GeoDataFrame
-    desk: pd.DataFrame
-    series: pd.DataFrame
-    pixels: pd.DataFrame
-
-
-def read_judgement_inputs(run: Run) -> JudgementInputs:
-    """The stored inputs of the run's judgement (``work/``; paths from the run's layout)."""
-    layout = run.layout
-    tiles = [layout.tile(t) for t in read_plan(layout.plan).tile_ids]
-    return JudgementInputs(
-        plots=read_plot_table(layout.work_plots),
-        desk=desk_table(read_table(layout.desk_table, "desk")),
-        series=concat_tables([t.series for t in tiles], "tile", SERIES_COLUMNS),
-        pixels=concat_tables([t.pixels for t in tiles], "tile", ["row"]),
-    )
+def _per_pixel(settings: Settings) -> PrepSettings:
+    """The evidence keys the tile step applies while reading imagery (as the tile step's view)."""
+    kind = SeriesPrepSettings if source_reads_series(settings.imagery) else PrepSettings
+    return kind.of(settings.evidence)
 
 
 def changed_settings(settings: Settings, **evidence_overrides: Any) -> Settings:
@@ -65,8 +45,8 @@ def changed_settings(settings: Settings, **evidence_overrides: Any) -> Settings:
     except ValidationError as err:
         raise ConfigError(f"invalid evidence override: {err}") from None
     new = settings.model_copy(update={"evidence": evidence})
-    if tile_view(new) != tile_view(settings):
-        per_pixel = type(tile_view(settings).prep).model_fields
+    if _per_pixel(new) != _per_pixel(settings):
+        per_pixel = type(_per_pixel(settings)).model_fields
         fixed = sorted(k for k in evidence_overrides if k in per_pixel)
         raise ConfigError(
             f"evidence.{', evidence.'.join(fixed)} is applied per pixel when the imagery is "
@@ -76,13 +56,24 @@ def changed_settings(settings: Settings, **evidence_overrides: Any) -> Settings:
     return new
 
 
-def rejudge_run(run: Run, **evidence_overrides: Any) -> gpd.GeoDataFrame:
-    """The run's plot results judged again with ``evidence_overrides`` (e.g.
-    ``survival_gap=0.1``): the same table as ``plots.parquet`` of a full run with those
-    thresholds, in input order, every plot once."""
-    settings = changed_settings(run.settings, **evidence_overrides)
-    inputs = read_judgement_inputs(run)
-    return judge_plots(inputs.plots, inputs.desk, inputs.series, inputs.pixels, settings.evidence)
+def rejudge_run(
+    layout: RunLayout, settings: Settings, **evidence_overrides: Any
+) -> gpd.GeoDataFrame:
+    """The plot results of the run in ``layout`` (made with ``settings``) judged again with
+    ``evidence_overrides`` (e.g. ``survival_gap=0.1``): the same table as ``plots.parquet`` of
+    a full run with those thresholds, in input order, every plot once."""
+    return rejudge_with_trace(layout, settings, **evidence_overrides)[0]
+
+
+def rejudge_with_trace(
+    layout: RunLayout, settings: Settings, **evidence_overrides: Any
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """As :func:`rejudge_run`, with the new rule trace (as ``trace.parquet``)."""
+    changed = changed_settings(settings, **evidence_overrides)
+    inputs = read_judgement_inputs(layout, read_grid(layout.plan))
+    return judge_with_trace(
+        inputs.plots, inputs.desk, inputs.series, inputs.pixels, changed.evidence
+    )
 
 
 def compare_results(before: pd.DataFrame, after: pd.DataFrame, on: str = "row") -> pd.DataFrame:

@@ -19,13 +19,15 @@ import xarray as xr
 from pipeline.config import Settings, load_settings, settings_from_mapping
 from pipeline.errors import TushuError
 from pipeline.layout import RunLayout
+from pipeline.results.chips import Chip, read_chips
+from pipeline.results.rejudge import rejudge_run
 from pipeline.results.series import Windows, peer_band, peer_rows, plot_windows, series_dataset
+from pipeline.results.stored import Grid, read_grid
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from pipeline.results.chips import Chip
 
 TRACE_COLUMNS = ("row", "plot_id", "code", "metric", "value", "op", "threshold", "fired")
 
@@ -82,6 +84,11 @@ class Run:
     def summary(self) -> pd.DataFrame:
         """``summary.csv``: per county and a 合计 row."""
         return pd.read_csv(self.layout.summary, encoding="utf-8-sig")
+
+    @cached_property
+    def grid(self) -> Grid:
+        """The run's tile grid (``work/plan.json``): the CRS and each tile's bounding box."""
+        return read_grid(self.layout.plan)
 
     @cached_property
     def traces(self) -> pd.DataFrame:
@@ -175,19 +182,19 @@ class Run:
     def chips(self, plot: str | int, **options: Any) -> list[Chip]:
         """Image chips of the plot read from the run's imagery (configured source and cache):
         see :func:`pipeline.results.chips.read_chips` for the options."""
-        from pipeline.results.chips import read_chips
-
         row = self.row_of(plot)
-        return read_chips(self, row, **options)
+        clear = self.series["clear_share"].sel(plot=row).to_series()
+        return read_chips(
+            self.layout, self.settings, self.grid, self.plots.loc[[row]], clear,
+            self.windows(row), **{"items": self.items, **options},
+        )  # fmt: skip
 
     # -- re-judging -------------------------------------------------------------------------
     def rejudge(self, **evidence_overrides: Any) -> gpd.GeoDataFrame:
         """The plot results with changed ``evidence`` thresholds, judged again from the stored
         series, per-pixel shares and desk table (no imagery read); see
         :func:`pipeline.results.rejudge.rejudge_run`."""
-        from pipeline.results.rejudge import rejudge_run
-
-        return rejudge_run(self, **evidence_overrides)
+        return rejudge_run(self.layout, self.settings, **evidence_overrides)
 
 
 def open_run(path: str | Path) -> Run:

@@ -14,11 +14,11 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.config import Evidence
-from pipeline.imagery.indices import INDEX_NAMES as INDICES
+from pipeline.imagery.indices import INDEX_NAMES
 from pipeline.imagery.series import prep_windows
 from pipeline.judgement.evidence import clean_observations, cohort_peers, select_peers
 
-VARIABLES = (*INDICES, "clear_share")
+VARIABLES = (*INDEX_NAMES, "clear_share")
 QUANTILES = (0.1, 0.5, 0.9)
 
 
