@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -34,18 +36,22 @@ def _tushu(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     make_world(root / "world", preset="tiny", seed=7)
-    proc = _tushu(
-        "demo",
-        "--preset",
-        "tiny",
-        "--seed",
-        "0",
-        "--data-dir",
-        "world",
-        "--out",
-        "results",
-        cwd=root,
-    )
+    umask = os.umask(0o022)  # as on a typical shared server (see the permissions test)
+    try:
+        proc = _tushu(
+            "demo",
+            "--preset",
+            "tiny",
+            "--seed",
+            "0",
+            "--data-dir",
+            "world",
+            "--out",
+            "results",
+            cwd=root,
+        )
+    finally:
+        os.umask(umask)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root, proc
 
@@ -88,6 +94,20 @@ def test_demo__timeseries_summary_and_run_record(demo_run):
     assert set(ingest["row"]) <= set(res["row"]) and run["ingest"]["records"] == len(res)
     assert (ingest["code"] == "GEOMETRY_EMPTY").any()
     assert "图数一致" in proc.stdout  # the county status table was printed
+
+
+def test_demo__outputs_are_readable_by_group_and_others_under_umask_022(demo_run):
+    """Every file of the run (deliverables, step files, cache) gets ``0644`` under umask 022,
+    not the owner-only mode of a temporary file."""
+    root, _ = demo_run
+    out = root / "results"
+    files = [
+        p
+        for p in [*out.glob("*.*"), *out.rglob("*.npz"), *(out / "work").rglob("*.*")]
+        if p.is_file()
+    ]
+    assert len(files) > 10
+    assert {str(p): stat.S_IMODE(p.stat().st_mode) for p in files} == {str(p): 0o644 for p in files}
 
 
 def test_demo__statuses_match_the_golden_output(demo_run):
