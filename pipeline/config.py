@@ -345,6 +345,9 @@ class Evidence(_Frozen):
     forest_winter_ndvi: float = Field(0.68, gt=0, le=1)
     min_judge_area_mu: float = Field(1.0, ge=0)
     survival_min_years: int = Field(2, ge=1)
+    min_winter_obs: int = Field(
+        2, ge=1, description="clear observations a dry season needs to judge survival"
+    )
     survival_gap: float = Field(0.07, gt=0)
     min_peers: int = Field(3, ge=1)
     loss_drop: float = Field(0.15, gt=0)

@@ -11,7 +11,10 @@ from pipeline.codes import join_reasons, status_of
 from pipeline.config import Evidence
 from pipeline.judgement.rules import Check, apply_rules
 
-NOT_JUDGED_ON_IMAGERY = {"MISSING_ATTRIBUTE", "TOO_SMALL"}
+NOT_JUDGED_ON_IMAGERY = {"TOO_SMALL"}
+"""Desk reasons that keep a plot from the imagery judgement: only its geometry (and, checked in
+:func:`imagery_reasons`, a missing planting year) may; a blank id or claimed area must not hide
+what the imagery shows."""
 
 
 TRACE_COLUMNS = ("row", "code", "metric", "value", "op", "threshold", "held", "fired")
