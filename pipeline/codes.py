@@ -135,8 +135,8 @@ REASONS: dict[str, Reason] = {
             "insufficient_data",
             "imagery",
             "too few clear observations in a window a judgement needs (baseline, site-preparation "
-            "window, planting year, a due survival dry season: the rule trace names it), or no "
-            "usable geometry or planting year",
+            "window, planting year, a due survival dry season: the rule trace names it), no "
+            "usable geometry or planting year, or a polygon too large to read",
         ),
     )
 }

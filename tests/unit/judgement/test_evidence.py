@@ -156,3 +156,12 @@ def test_flag_plots__a_blank_id_or_claimed_area_does_not_hide_a_refutation():
     plots.loc[none, "planting_year"] = pd.NA
     out, _ = flag_plots(plots, desk, _evidence(seed=5), EV)
     assert out.loc[none, "reasons"] == "MISSING_ATTRIBUTE"
+
+
+def test_imagery_reasons__an_oversize_plot_is_insufficient_data_named_in_the_trace():
+    plot = pd.Series(
+        {"geom_status": "ok", "planting_year": 2022, "geom_area_mu": 2e6, "is_design": False,
+         "oversize": True}
+    )  # fmt: skip
+    codes, trace = imagery_reasons(plot, _evidence().loc[7], EV)
+    assert codes == ["INSUFFICIENT_DATA"] and [c.metric for c in trace] == ["oversize"]
