@@ -26,8 +26,11 @@ app.add_typer(step_app, name="step")
 console = Console()
 
 
-def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+def _fail(err: Exception | str) -> None:
+    """``error: <message>`` on one line (never wrapped, never read as markup), exit 2."""
+    from rich.text import Text
+
+    console.print(Text("error: ", style="bold red") + Text(str(err)), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -72,7 +75,10 @@ def check_inputs_exist(settings) -> None:
 
 def run_workflow(settings, cores: int, force: bool = False):
     """Run Snakemake with a live progress bar; returns the :class:`RunOutcome`."""
-    from pipeline.workflow.runner import run_snakemake
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.runner import check_output_dir, run_snakemake
+
+    check_output_dir(RunLayout.of(settings.output_dir))  # before the progress bar shows
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -254,7 +260,11 @@ def make_world_cmd(
 
 
 def _step(fn, *args, **kwargs) -> None:
-    """Run one step; a damaged step file it read is removed (the re-run re-makes it)."""
+    """Run one step; a damaged step file it read is removed (the re-run re-makes it). An
+    unexpected error leaves its traceback in the step's log and one ``error:`` line (what
+    ``tushu run`` shows)."""
+    import traceback
+
     from pipeline.workflow.contracts import StepFileError
 
     try:
@@ -265,6 +275,13 @@ def _step(fn, *args, **kwargs) -> None:
         _fail(err)
     except TushuError as err:
         _fail(err)
+    except Exception as err:  # noqa: BLE001 - a bug or an input no check foresaw
+        traceback.print_exc()
+        _fail(
+            f"unexpected {type(err).__name__} in step {getattr(fn, '__name__', fn)}: {err} "
+            "(a Tushu bug or an input it does not handle; the traceback is above in this log — "
+            "please report it with the log)"
+        )
 
 
 def _view(kind, text: str):
