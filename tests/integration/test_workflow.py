@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -230,3 +232,88 @@ def test_notebook__runs_on_a_finished_run(demo_run):
             assert "def " not in code  # notebooks never define logic
             exec(compile(code, str(nb_path), "exec"), namespace)  # noqa: S102
     assert len(namespace["results"].plots) > 0
+
+
+def _start_run(cfg: Path, cwd: Path) -> subprocess.Popen:
+    """`tushu run` in a session of its own (so the test can kill it and all it started)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.workflow.cli", "run", "--config", str(cfg),
+         "--cores", "1"],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _when_tiles_done(proc: subprocess.Popen, out: Path, n: int) -> dict[Path, int]:
+    """Wait until ``n`` tiles are finished; their series files and modification times."""
+    while proc.poll() is None and len(list(out.glob("work/tiles/*/tile.json"))) < n:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    return {p: p.stat().st_mtime_ns for p in out.glob("work/tiles/*/series.parquet")}
+
+
+def _group_gone(pgid: int, wait_s: float = 20.0) -> bool:
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _same_results(out: Path, reference: Path) -> None:
+    got, ref = gpd.read_parquet(out / "plots.parquet"), gpd.read_parquet(reference)
+    cols = ["geometry", "tile"]  # the tile ids depend on the tile size, nothing else does
+    pd.testing.assert_frame_equal(got.drop(columns=cols), ref.drop(columns=cols))
+    assert list(got.geometry.to_wkb()) == list(ref.geometry.to_wkb())
+
+
+def _small_tiles(root: Path, out: str) -> Path:
+    """The demo config with 800 m tiles (several tile jobs to interrupt); tiling changes no
+    result (each plot is read whole from the tile holding its representative point)."""
+    cfg = _config(root, out)
+    raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    raw["imagery"]["tile_size_m"] = 800
+    path = cfg.with_name(f"{Path(out).name}.yaml")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_run__hard_kill_then_run_again_resumes_and_gives_the_same_results(demo_run):
+    """SIGKILL to `tushu run`, Snakemake and the step at once (a power cut, the OOM killer):
+    the next `tushu run` removes the stale Snakemake lock by itself, keeps the finished tiles
+    and makes the same results as an uninterrupted run."""
+    root, _ = demo_run
+    cfg = _small_tiles(root, "../killed")
+    proc = _start_run(cfg, root)
+    done = _when_tiles_done(proc, root / "killed", 1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = _tushu("run", "--config", str(cfg), "--cores", "1", cwd=root)
+    assert again.returncode == 0, again.stdout
+    assert "tile" in again.stdout  # the unfinished tiles were made now
+    assert {p: p.stat().st_mtime_ns for p in done} == done  # the finished ones were kept
+    _same_results(root / "killed", root / "results" / "plots.parquet")
+
+
+def test_run__ctrl_c_stops_snakemake_and_a_damaged_tile_is_re_made(demo_run):
+    """Ctrl-C: Snakemake is stopped (no process left) and the message says how to resume.
+    A tile file torn afterwards is found damaged, re-made, and the results are the same."""
+    root, _ = demo_run
+    cfg = _small_tiles(root, "../stopped")
+    proc = _start_run(cfg, root)
+    done = _when_tiles_done(proc, root / "stopped", 1)
+    proc.send_signal(signal.SIGINT)
+    shown, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "run the same command again" in " ".join(shown.split())
+    assert _group_gone(proc.pid)
+    torn = next(iter(done))
+    torn.write_bytes(torn.read_bytes()[:100])
+    again = _tushu("run", "--config", str(cfg), "--cores", "1", cwd=root)
+    assert again.returncode == 0, again.stdout
+    kept = {p: m for p, m in done.items() if p != torn}
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert torn.stat().st_size > 100  # re-made
+    _same_results(root / "stopped", root / "results" / "plots.parquet")
