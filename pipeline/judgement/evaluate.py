@@ -10,6 +10,24 @@ import pandas as pd
 from pipeline.codes import REASONS, STATUSES, split_reasons
 from pipeline.errors import TushuError
 
+TRUTH_COLUMNS = ("row", "reasons", "planted_share")
+
+
+def read_truth(path) -> pd.DataFrame:
+    """A demo world's ``truth.csv``; anything else is an error naming the file and the fix."""
+    fix = "pass --truth the truth.csv of the demo world the run was made from"
+    try:
+        truth = pd.read_csv(path, keep_default_na=False, na_values={"planted_share": [""]})
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise TushuError(f"{path} is not a truth table ({err}); {fix}") from None
+    missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
+    if missing:
+        raise TushuError(
+            f"{path} is not a truth table: no column {', '.join(missing)} (it has: "
+            f"{', '.join(map(str, truth.columns[:12]))}); {fix}"
+        )
+    return truth
+
 
 def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
     """Compare ``result`` (plots.parquet) with ``truth`` (truth.csv), joined on ``row``.

@@ -169,6 +169,11 @@ def demo(
             and json.loads(meta.read_text()).get("seed") == seed
             and json.loads(meta.read_text()).get("preset") == preset
         )
+        if not fresh and not meta.is_file() and data_dir.is_dir() and any(data_dir.iterdir()):
+            raise TushuError(
+                f"--data-dir {data_dir} is a non-empty folder that is not a demo world (no "
+                "world.json); choose a new folder so nothing of yours is overwritten"
+            )
         if not fresh:
             with console.status(f"Making the demo world ({preset}, seed {seed}) in {data_dir} ..."):
                 make_world(data_dir, preset=preset, seed=seed)
@@ -195,10 +200,9 @@ def evaluate(
 
 def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
     import geopandas as gpd
-    import pandas as pd
 
     from pipeline.files import write_json
-    from pipeline.judgement.evaluate import evaluate_run
+    from pipeline.judgement.evaluate import evaluate_run, read_truth
 
     if not (results_dir / "plots.parquet").is_file():
         raise TushuError(f"{results_dir}/plots.parquet not found; run the pipeline first")
@@ -206,7 +210,7 @@ def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
         raise TushuError(f"truth table {truth_path} not found")
     report = evaluate_run(
         gpd.read_parquet(results_dir / "plots.parquet"),
-        pd.read_csv(truth_path, keep_default_na=False, na_values={"planted_share": [""]}),
+        read_truth(truth_path),
     )
     write_json(results_dir / "evaluation.json", report)
     table = Table(title="Evaluation against the truth table")

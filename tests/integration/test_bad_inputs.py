@@ -273,3 +273,16 @@ def test_run__bad_paths_fail_before_snakemake_with_one_line(edit, message, corpu
     assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
     assert re.search(message, proc.stdout), proc.stdout
     assert "Snakemake" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["make-world", "decoy"],
+        ["demo", "--preset", "tiny", "--data-dir", "decoy", "--out", "demo-out"],
+    ],
+)
+def test_demo_world__refuses_a_folder_of_the_users(args, corpus_root):
+    proc = _tushu(*args, cwd=corpus_root)
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    assert "decoy is a non-empty folder" in " ".join(proc.stdout.split())

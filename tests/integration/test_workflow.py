@@ -276,7 +276,7 @@ def _small_tiles(root: Path, out: str) -> Path:
     cfg = _config(root, out)
     raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
     raw["imagery"]["tile_size_m"] = 800
-    path = cfg.with_name(f"{Path(out).name}.yaml")
+    path = cfg.with_name(f"{Path(out).name.split()[0]}.yaml")
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -284,18 +284,21 @@ def _small_tiles(root: Path, out: str) -> Path:
 def test_run__hard_kill_then_run_again_resumes_and_gives_the_same_results(demo_run):
     """SIGKILL to `tushu run`, Snakemake and the step at once (a power cut, the OOM killer):
     the next `tushu run` removes the stale Snakemake lock by itself, keeps the finished tiles
-    and makes the same results as an uninterrupted run."""
+    and makes the same results as an uninterrupted run. The run folder's name has a space
+    and Chinese characters: the file named like its first word is untouched."""
     root, _ = demo_run
-    cfg = _small_tiles(root, "../killed")
+    (root / "killed").write_text("a user's file")  # a shell would split the path here
+    cfg = _small_tiles(root, "../killed 结果")
     proc = _start_run(cfg, root)
-    done = _when_tiles_done(proc, root / "killed", 1)
+    done = _when_tiles_done(proc, root / "killed 结果", 1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     again = _tushu("run", "--config", str(cfg), "--cores", "1", cwd=root)
     assert again.returncode == 0, again.stdout
     assert "tile" in again.stdout  # the unfinished tiles were made now
     assert {p: p.stat().st_mtime_ns for p in done} == done  # the finished ones were kept
-    _same_results(root / "killed", root / "results" / "plots.parquet")
+    _same_results(root / "killed 结果", root / "results" / "plots.parquet")
+    assert (root / "killed").read_text() == "a user's file"
 
 
 def test_run__ctrl_c_stops_snakemake_and_a_damaged_tile_is_re_made(demo_run):
