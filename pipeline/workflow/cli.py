@@ -134,6 +134,14 @@ def print_county_table(out_dir: Path) -> None:
         f"Outputs: {out_dir}/plots.gpkg, plots.parquet, timeseries.parquet, summary.csv, run.json"
     )
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    imagery = run.get("imagery", {})
+    skipped = imagery.get("skipped_scenes", [])
+    console.print(
+        f"Imagery: {imagery.get('n_items', 0)} scenes"
+        + (f"; {len(skipped)} dates skipped (unreadable): "
+           + ", ".join(s["date"] for s in skipped[:8]) + (" …" if len(skipped) > 8 else "")
+           + f" — see {out_dir}/run.json imagery.skipped_scenes" if skipped else "")
+    )  # fmt: skip
     ingest = run.get("ingest", {})
     if ingest:
         found = ", ".join(f"{k} {v}" for k, v in sorted(ingest.get("by_code", {}).items()))

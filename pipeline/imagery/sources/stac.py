@@ -86,12 +86,27 @@ class StacSource:
         ]
         if not picked:
             raise no_scene_error(self.catalog, bbox_lonlat, self.imagery)
+        self._check_assets(picked)
         for it in picked:
             for asset in it.assets.values():
                 asset.href = asset.get_absolute_href() or asset.href
         if any(_is_url(a.href) for it in picked[:1] for a in it.assets.values()):
             self.remote = True
         return sorted(picked, key=lambda it: (it.datetime, it.id))
+
+    def _check_assets(self, items: list[pystac.Item]) -> None:
+        """Refuse a band whose asset most scenes lack (a wrong ``imagery.bands`` key or a
+        catalog without it): every date would fail and every plot lack data."""
+        for band in CUBE_BANDS:
+            key = self.assets[band]
+            lacking = sum(key not in it.assets for it in items)
+            if lacking * 2 > len(items):
+                have = ", ".join(sorted(items[0].assets)) or "none"
+                raise ImageryError(
+                    f"{lacking} of {len(items)} scenes in {self.catalog} have no asset {key!r} "
+                    f"for band {band} (the first scene has: {have}); set imagery.bands.{band} "
+                    "to the catalog's asset name"
+                )
 
     def _search_api(self, bbox, t0: datetime, t1: datetime) -> list[pystac.Item]:
         from pystac_client import Client
