@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.config import load_settings
 from pipeline.errors import TushuError
@@ -28,8 +29,6 @@ console = Console()
 
 def _fail(err: Exception | str) -> None:
     """``error: <message>`` on one line (never wrapped, never read as markup), exit 2."""
-    from rich.text import Text
-
     console.print(Text("error: ", style="bold red") + Text(str(err)), soft_wrap=True)
     raise typer.Exit(2)
 
@@ -151,6 +150,9 @@ def print_county_table(out_dir: Path) -> None:
             + (f" ({found})" if found else "")
             + f"; see {out_dir}/ingest_report.csv"
         )
+        for name, info in ingest.get("files", {}).items():
+            for warning in info.get("warnings", []):
+                console.print(Text(f"warning: {name}: {warning}"), soft_wrap=True)
 
 
 @app.command()
