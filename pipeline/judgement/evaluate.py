@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,14 +14,17 @@ from pipeline.errors import TushuError
 TRUTH_COLUMNS = ("row", "reasons", "planted_share")
 
 
-def read_truth(path) -> pd.DataFrame:
-    """A demo world's ``truth.csv``; anything else is an error naming the file and the fix."""
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """A demo world's ``truth.csv`` (empty reasons stay empty strings, not NaN); a missing or
+    wrong file is an error naming it and the fix."""
+    if not Path(path).is_file():
+        raise TushuError(f"truth table {path} not found; make the demo world first (tushu demo)")
     fix = "pass --truth the truth.csv of the demo world the run was made from"
     try:
         truth = pd.read_csv(path, keep_default_na=False, na_values={"planted_share": [""]})
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise TushuError(f"{path} is not a truth table ({err}); {fix}") from None
-    missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
+    missing = [col for col in TRUTH_COLUMNS if col not in truth.columns]
     if missing:
         raise TushuError(
             f"{path} is not a truth table: no column {', '.join(missing)} (it has: "

@@ -218,22 +218,6 @@ def test_run__bad_config_fails_naming_the_key(tmp_path):
     assert "imagery.tile_size_m" in proc.stdout
 
 
-def test_notebook__runs_on_a_finished_run(demo_run):
-    """The analyst notebook only imports `pipeline` and works on a run's folder."""
-    import nbformat
-
-    root, _ = demo_run
-    nb_path = REPO_ROOT / "notebooks" / "explore_results.ipynb"
-    nb = nbformat.read(nb_path, as_version=4)
-    namespace: dict = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            code = cell.source.replace("../results/demo", str(root / "results"))
-            assert "def " not in code  # notebooks never define logic
-            exec(compile(code, str(nb_path), "exec"), namespace)  # noqa: S102
-    assert len(namespace["results"].plots) > 0
-
-
 def _start_run(cfg: Path, cwd: Path) -> subprocess.Popen:
     """`tushu run` in a session of its own (so the test can kill it and all it started)."""
     return subprocess.Popen(
