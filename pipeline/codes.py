@@ -134,8 +134,9 @@ REASONS: dict[str, Reason] = {
             "数据不足",
             "insufficient_data",
             "imagery",
-            "too few clear observations before or around the planting date to judge, or no "
-            "usable geometry or planting year",
+            "too few clear observations in a window a judgement needs (baseline, site-preparation "
+            "window, planting year, a due survival dry season: the rule trace names it), no "
+            "usable geometry or planting year, or a polygon too large to read",
         ),
     )
 }

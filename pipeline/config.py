@@ -101,6 +101,11 @@ class PlotSource(_Frozen):
     sliver_width_m: float = Field(
         1.0, ge=0, description="polygons thinner than this (2·area/perimeter, m) are slivers"
     )
+    max_area_km2: float = Field(
+        10.0,
+        gt=0,
+        description="larger polygons are kept but not read on imagery (INSUFFICIENT_DATA)",
+    )
 
     @field_validator("files", mode="before")
     @classmethod
@@ -262,7 +267,7 @@ class Imagery(_Frozen):
     end: date
     bands: BandMap = BandMap()
     crs: str | None = Field(None, description="output grid CRS; default: the items' CRS")
-    resolution: float = Field(10.0, gt=0)
+    resolution: float = Field(10.0, ge=1, le=1000, description="grid cell size (m)")
     scale: float = Field(0.0001, gt=0, description="reflectance = DN * scale + offset")
     offset: float = 0.0
     nodata: int = 0
@@ -271,7 +276,12 @@ class Imagery(_Frozen):
     haze_max: float | None = Field(
         0.03, description="mask pixels whose blue - 0.5 * red exceeds this (thin cloud edges)"
     )
-    tile_size_m: float = Field(2560.0, gt=0)
+    tile_size_m: float = Field(2560.0, ge=100, le=100_000)
+    max_tile_pixels: int = Field(
+        25_000_000,
+        ge=10_000,
+        description="largest tile grid (pixels per band and date) a tile step may load",
+    )
 
     @field_validator("end")
     @classmethod
@@ -280,6 +290,16 @@ class Imagery(_Frozen):
         if start is not None and end <= start:
             raise ValueError(f"end ({end}) must be after start ({start})")
         return end
+
+    @model_validator(mode="after")
+    def _tile_fits(self) -> Imagery:
+        edge = self.tile_size_m / self.resolution
+        if edge * edge > self.max_tile_pixels:
+            raise ValueError(
+                f"a {self.tile_size_m:g} m tile at {self.resolution:g} m is {edge:,.0f}² pixels,"
+                f" more than max_tile_pixels ({self.max_tile_pixels:,}); make tile_size_m smaller"
+            )
+        return self
 
     @model_validator(mode="after")
     def _source_is_configured(self) -> Imagery:
@@ -307,6 +327,7 @@ class ImagerySearch(_Subset):
     crs: str | None
     resolution: float
     tile_size_m: float
+    max_tile_pixels: int
 
 
 class DeskChecks(_Frozen):
@@ -345,6 +366,9 @@ class Evidence(_Frozen):
     forest_winter_ndvi: float = Field(0.68, gt=0, le=1)
     min_judge_area_mu: float = Field(1.0, ge=0)
     survival_min_years: int = Field(2, ge=1)
+    min_winter_obs: int = Field(
+        2, ge=1, description="clear observations a dry season needs to judge survival"
+    )
     survival_gap: float = Field(0.07, gt=0)
     min_peers: int = Field(3, ge=1)
     loss_drop: float = Field(0.15, gt=0)

@@ -5,6 +5,9 @@ an ``.npz`` holding the array and its SHA-256. Writes go to a temporary file in 
 and are moved into place with ``os.replace`` (atomic on POSIX and Windows), so an interrupted
 run leaves either a complete entry or none; an entry whose checksum does not match (a disk
 fault, a hand edit) is deleted and fetched again, never trusted.
+
+Entries and their folders get the umask's permissions: with ``umask 002`` (and a group-owned,
+setgid cache folder) a cache is shared by a group.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pipeline.files import make_temp
 
 LOG = logging.getLogger(__name__)
 
@@ -78,7 +82,7 @@ class PieceCache:
             return
         path = self.path_of(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        fd, tmp = make_temp(path.parent, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez_compressed(fh, data=arr, sha256=np.array(_digest(arr)))

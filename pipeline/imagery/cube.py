@@ -34,6 +34,9 @@ from pipeline.imagery.cache import FetchReport, PieceCache, cache_key
 from pipeline.imagery.sources import CubeSource, FatalSourceError, ImagerySource, open_source
 
 LOG = logging.getLogger(__name__)
+#: a tile stops when this many dates failed before any could be read (a band or asset missing
+#: or damaged in every scene), instead of retrying every date and judging nothing
+FAIL_FAST_DATES = 3
 
 
 def group_by_day(items: list[pystac.Item]) -> dict[str, list[pystac.Item]]:
@@ -109,6 +112,14 @@ def fetch_date(
         LOG.warning("scene(s) %s of %s could not be read, skipped: %s", ids, day, err)
         with report.lock:
             report.skipped[day] = f"{ids}: {type(err).__name__}: {err}"[:500]
+            stop = len(report.skipped) >= FAIL_FAST_DATES and not (report.fetched or report.cached)
+        if stop:
+            raise FatalSourceError(
+                f"the first {len(report.skipped)} dates read all failed (last: {ids}: "
+                f"{type(err).__name__}: {str(err)[:300]}); a band or asset is likely missing "
+                "or damaged in every scene: check imagery.bands (the asset names) and the "
+                "catalog's files"
+            ) from None
         return np.full((len(CUBE_BANDS), *geobox.shape), np.nan, dtype="float32")
     arr = np.asarray(arr, dtype="float32")
     cache.put(key, arr)

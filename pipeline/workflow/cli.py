@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.config import load_settings
 from pipeline.errors import TushuError
@@ -26,8 +27,9 @@ app.add_typer(step_app, name="step")
 console = Console()
 
 
-def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+def _fail(err: Exception | str) -> None:
+    """``error: <message>`` on one line (never wrapped, never read as markup), exit 2."""
+    console.print(Text("error: ", style="bold red") + Text(str(err)), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -72,7 +74,10 @@ def check_inputs_exist(settings) -> None:
 
 def run_workflow(settings, cores: int, force: bool = False):
     """Run Snakemake with a live progress bar; returns the :class:`RunOutcome`."""
-    from pipeline.workflow.runner import run_snakemake
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.runner import check_output_dir, run_snakemake
+
+    check_output_dir(RunLayout.of(settings.output_dir))  # before the progress bar shows
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -126,6 +131,14 @@ def print_county_table(out_dir: Path) -> None:
         "; documents in reports/ (核查汇总表.xlsx, 进度通报.html, 整改清单_*.html, ...)"
     )
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    imagery = run.get("imagery", {})
+    skipped = imagery.get("skipped_scenes", [])
+    console.print(
+        f"Imagery: {imagery.get('n_items', 0)} scenes"
+        + (f"; {len(skipped)} dates skipped (unreadable): "
+           + ", ".join(s["date"] for s in skipped[:8]) + (" …" if len(skipped) > 8 else "")
+           + f" — see {out_dir}/run.json imagery.skipped_scenes" if skipped else "")
+    )  # fmt: skip
     ingest = run.get("ingest", {})
     if ingest:
         found = ", ".join(f"{k} {v}" for k, v in sorted(ingest.get("by_code", {}).items()))
@@ -135,6 +148,9 @@ def print_county_table(out_dir: Path) -> None:
             + (f" ({found})" if found else "")
             + f"; see {out_dir}/ingest_report.csv"
         )
+        for name, info in ingest.get("files", {}).items():
+            for warning in info.get("warnings", []):
+                console.print(Text(f"warning: {name}: {warning}"), soft_wrap=True)
 
 
 @app.command()
@@ -161,6 +177,11 @@ def demo(
             and json.loads(meta.read_text()).get("seed") == seed
             and json.loads(meta.read_text()).get("preset") == preset
         )
+        if not fresh and not meta.is_file() and data_dir.is_dir() and any(data_dir.iterdir()):
+            raise TushuError(
+                f"--data-dir {data_dir} is a non-empty folder that is not a demo world (no "
+                "world.json); choose a new folder so nothing of yours is overwritten"
+            )
         if not fresh:
             with console.status(f"Making the demo world ({preset}, seed {seed}) in {data_dir} ..."):
                 make_world(data_dir, preset=preset, seed=seed)
@@ -246,7 +267,11 @@ def make_world_cmd(
 
 
 def _step(fn, *args, **kwargs) -> None:
-    """Run one step; a damaged step file it read is removed (the re-run re-makes it)."""
+    """Run one step; a damaged step file it read is removed (the re-run re-makes it). An
+    unexpected error leaves its traceback in the step's log and one ``error:`` line (what
+    ``tushu run`` shows)."""
+    import traceback
+
     from pipeline.workflow.contracts import StepFileError
 
     try:
@@ -257,6 +282,13 @@ def _step(fn, *args, **kwargs) -> None:
         _fail(err)
     except TushuError as err:
         _fail(err)
+    except Exception as err:  # noqa: BLE001 - a bug or an input no check foresaw
+        traceback.print_exc()
+        _fail(
+            f"unexpected {type(err).__name__} in step {getattr(fn, '__name__', fn)}: {err} "
+            "(a Tushu bug or an input it does not handle; the traceback is above in this log — "
+            "please report it with the log)"
+        )
 
 
 def _view(kind, text: str):

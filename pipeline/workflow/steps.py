@@ -17,7 +17,7 @@ import pandas as pd
 import pystac
 from odc.geo.geobox import GeoBox
 
-from pipeline.config import LayerSource, RunOptions
+from pipeline.config import ImagerySearch, LayerSource, RunOptions
 from pipeline.desk.checks import ReferenceLayers, check_desk
 from pipeline.desk.layers import Layer
 from pipeline.errors import TushuError
@@ -67,9 +67,10 @@ def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> 
     bbox = tuple(plots.geometry[has].to_crs(4326).total_bounds)
     items = search_items(view.imagery, bbox, run.retry)
     crs = view.imagery.crs or item_crs(items)
-    tile_of, tiles = plan_tiles(
-        plots.geometry.to_crs(crs), view.imagery.tile_size_m, view.imagery.resolution
-    )
+    geoms = plots.geometry.to_crs(crs)
+    geoms[plots["oversize"].to_numpy(dtype=bool)] = None  # never loaded (INSUFFICIENT_DATA)
+    tile_of, tiles = plan_tiles(geoms, view.imagery.tile_size_m, view.imagery.resolution)
+    check_tile_sizes(tiles, tile_of, plots, view.imagery)
     plots["tile"] = tile_of
     write_table(plots, out.plots)
     write_table(plot_input.log.table(), out.ingest)
@@ -88,6 +89,24 @@ def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> 
     )
     write_record(plan, out.plan)
     return plan
+
+
+def check_tile_sizes(tiles, tile_of, plots, imagery: ImagerySearch) -> None:
+    """Refuse a tile grid larger than ``imagery.max_tile_pixels`` (it would exhaust memory),
+    naming the plots that stretch it."""
+    for t in tiles:
+        w, h = (
+            (t.bbox[2] - t.bbox[0]) / imagery.resolution,
+            (t.bbox[3] - t.bbox[1]) / imagery.resolution,
+        )
+        if w * h > imagery.max_tile_pixels:
+            ids = plots.loc[tile_of == t.tile_id, "plot_id"].astype(str).head(5).tolist()
+            raise TushuError(
+                f"tile {t.tile_id} would be {w:,.0f} × {h:,.0f} pixels, more than "
+                f"imagery.max_tile_pixels ({imagery.max_tile_pixels:,}): its plots "
+                f"({', '.join(ids)} …) reach far beyond it; lower plots.max_area_km2 so "
+                "such plots are skipped, or raise imagery.max_tile_pixels if the memory allows"
+            )
 
 
 def desk_step(view: DeskView, plots_path: Path, table_out: Path, meta_out: Path) -> DeskMeta:

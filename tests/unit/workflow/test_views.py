@@ -13,6 +13,7 @@ from pipeline.workflow.views import step_params
 
 PREP = {"prep_start_month", "prep_end_month", "prep_ndvi_drop", "prep_bsi_rise"}
 SEARCH = {"source", "catalog", "stac", "sentinelhub", "local", "collection", "bands", "start",
+          "max_tile_pixels",
           "end", "max_cloud_cover", "crs", "resolution", "tile_size_m"}  # fmt: skip
 
 
