@@ -64,6 +64,10 @@ METRIC_NAMES: dict[str, str] = {
     "years_observed": "造林后年数",
     "loss_drop": "植被损失降幅",
     "loss_date": "损失日期",
+    "n_planting_year_obs": "造林年观测数",
+    "n_survival_winter_obs": "成活期旱季观测数",
+    "missing_winter": "缺观测旱季",
+    "oversize": "超大图斑",
 }
 GPKG_NAMES: dict[str, str] = {**FRONT_NAMES, **METRIC_NAMES}
 # Normalised copies of the claims: in the GeoPackage the source columns already hold them.
