@@ -55,10 +55,15 @@ def clean_observations(series: pd.DataFrame, ev: Evidence) -> pd.DataFrame:
     return obs[~dip].reset_index(drop=True)
 
 
-def _wide(obs: pd.DataFrame, rows: np.ndarray, column: str) -> pd.DataFrame:
-    return obs.pivot_table(index="row", columns="date", values=column, aggfunc="first").reindex(
-        rows
+def _wide(
+    obs: pd.DataFrame, rows: np.ndarray, column: str, dates: pd.Index | None = None
+) -> pd.DataFrame:
+    """(plots × dates) table of one index; every date of ``dates`` kept even where the index
+    is missing on all plots (a sensor without SWIR gives an all-NaN BSI)."""
+    wide = obs.pivot_table(
+        index="row", columns="date", values=column, aggfunc="first", dropna=False
     )
+    return wide.reindex(index=rows, columns=dates if dates is not None else wide.columns)
 
 
 def _winter_label(dates: pd.DatetimeIndex, ev: Evidence) -> np.ndarray:
@@ -93,8 +98,8 @@ def compute_evidence(
     series = series.assign(date=pd.to_datetime(series["date"]))
     obs = clean_observations(series, ev)
     ndvi = _wide(obs, rows, "ndvi")
-    bsi = _wide(obs, rows, "bsi")
     dates = pd.DatetimeIndex(ndvi.columns)
+    bsi = _wide(obs, rows, "bsi", ndvi.columns)
     day = dates.values.astype("datetime64[D]")
     N, B = ndvi.to_numpy(dtype=float), bsi.to_numpy(dtype=float)
     valid = np.isfinite(N)

@@ -98,3 +98,29 @@ def test_imagery_reasons__too_few_observations_is_insufficient():
     ev_row = _evidence().loc[0].copy()
     ev_row["n_prep_obs"] = 1
     assert imagery_reasons(plot, ev_row, EV)[0] == ["INSUFFICIENT_DATA"]
+
+
+def test_compute_evidence__ndvi_only_series_runs_and_finds_signals():
+    series = series_frame(KINDS, TIMES, 0).assign(bsi=np.nan, ndmi=np.nan)
+    ev = compute_evidence(_plots(KINDS), series, _pixels(KINDS), EV)
+    assert ev["prep_bsi_rise"].isna().all()
+    assert (ev.loc[:5, "prep_ndvi_drop"] > EV.prep_ndvi_drop).all()
+    assert ev.loc[8, "loss_drop"] > EV.loss_drop
+
+
+def test_judge_with_trace__loss_date_only_where_loss_is_reported():
+    import geopandas as gpd
+    import shapely
+
+    from pipeline.judgement.judge import judge_with_trace
+
+    plots = gpd.GeoDataFrame(
+        _plots(KINDS).assign(plot_id=[f"P{i}" for i in range(len(KINDS))], claimed_area_mu=20.0),
+        geometry=[shapely.box(0, 0, 1, 1)] * len(KINDS),
+    )
+    desk = pd.DataFrame({"desk_reasons": [[] for _ in KINDS]}, index=plots["row"])
+    series = series_frame(KINDS, TIMES, 5)
+    result, _ = judge_with_trace(plots, desk, series, _pixels(KINDS), EV)
+    lost = result["reasons"].str.contains("VEGETATION_LOSS")
+    assert lost.sum() == 1 and result.loc[lost, "loss_date"].notna().all()
+    assert result.loc[~lost, "loss_date"].isna().all()
