@@ -102,7 +102,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "PRE_EXISTING_FOREST",
-        (Comparison("baseline_winter_ndvi", ">=", "forest_winter_ndvi"),),
+        (Comparison("baseline_forest_index", ">=", "forest_index"),),
         final=True,
     ),
     Rule(
@@ -123,6 +123,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         none_of=(
             Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
             Comparison("prep_bsi_rise", ">=", "prep_bsi_rise"),
+            Comparison("establish_rise", ">=", "establish_rise"),
         ),
         applies=_not_design,
         final=True,
@@ -132,7 +133,11 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         (Comparison("planted_share", "<", "planted_share_full"),),
         applies=_not_design,
     ),
-    Rule("VEGETATION_LOSS", (Comparison("loss_drop", ">=", "loss_drop"),), applies=_not_design),
+    Rule(
+        "VEGETATION_LOSS",
+        (Comparison("loss_drop", ">=", "loss_drop"), Comparison("loss_z", ">=", "loss_z")),
+        applies=_not_design,
+    ),
     Rule(
         "LOW_SURVIVAL",
         (
