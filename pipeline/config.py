@@ -384,10 +384,22 @@ class Evidence(_Frozen):
         0.3, gt=0, description="peers start within this forest-likeness of the plot's baseline"
     )
     min_peers: int = Field(3, ge=1)
-    loss_drop: float = Field(0.15, gt=0)
+    loss_drop: float = Field(
+        0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
+    )
     loss_min_obs: int = Field(3, ge=1)
     loss_before_days: int = Field(240, gt=0)
     loss_after_days: int = Field(120, gt=0)
+    model: Path | None = Field(
+        None,
+        description="a model folder written by `tushu train` (models/<name>); none: rules only",
+    )
+    model_policy: Literal["report", "add"] = Field(
+        "report",
+        description="report: the model's p_<REASON> columns beside the rules' verdict; add: a"
+        " reason the rules did not give is added where its probability >= model_add_threshold",
+    )
+    model_add_threshold: float = Field(0.8, gt=0, le=1)
     loss_z: float = Field(
         4.0, gt=0, description="break statistic (moving-sum of residuals / history noise) gate"
     )

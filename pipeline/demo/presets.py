@@ -203,7 +203,7 @@ PRESETS: dict[str, WorldSpec] = {
 
 
 def _variant(name: str, land_mix, climate: str = "south", cloud_scale: float = 1.0, **kw):
-    """A 2.4 × 1.8 km world with ~60 plots, 2021–2024, plantings of 2022 and 2023, varied in
+    """A 2.4 × 1.8 km world with ~60 plots, 2020–2024, plantings of 2022 and 2023, varied in
     starting land, climate and cloudiness (the multi-world evaluation's worlds)."""
     base = dict(
         name=name,
@@ -211,7 +211,7 @@ def _variant(name: str, land_mix, climate: str = "south", cloud_scale: float = 1
         height_m=1800,
         x0=562000.0,
         y_top=2936000.0,
-        start="2021-01-01",
+        start="2020-01-01",
         end="2024-12-31",
         step_days=10,
         planting_years=(2022, 2023),

@@ -26,6 +26,10 @@ ENDMEMBERS = np.array(
     dtype=np.float32,
 )
 
+#: Leafless deciduous crowns (branches, stems and their shadow over litter), north only.
+BARK = np.array([0.035, 0.045, 0.05, 0.16, 0.15, 0.09], dtype=np.float32)
+BARE_CROWN = len(COMPONENTS)  # its cover column (north only)
+
 #: Snow reflectance (0–1), dims (bands,): bright in the visible and NIR, dark in the SWIR.
 SNOW = np.array([0.85, 0.84, 0.82, 0.76, 0.12, 0.08], dtype=np.float64)
 
@@ -138,7 +142,7 @@ def compute_cover(
     n = len(units)
     d = doy + units.phase
     green = compute_greenness(d, north)
-    cover = np.zeros((n, len(COMPONENTS)))
+    cover = np.zeros((n, len(COMPONENTS) + north))  # north: + leafless crowns (BARK)
     kind = units.kind
     # natural vegetation (forest, shrub/grass): trees + herbs + a little soil
     years = max(day - t_ref, 0.0) / 365.25
@@ -150,12 +154,13 @@ def compute_cover(
     if north:  # leafless deciduous crowns look like brown litter
         bare_crown = tree * units.decid * (1.0 - compute_leaf_on(d))
         cover[:, TREE] -= bare_crown
-        cover[:, HERB_B] += bare_crown
+        cover[:, BARE_CROWN] = bare_crown
     # cropland: interpolated rice calendar
     crop = kind == CROPLAND
     if crop.any():
         dc = np.mod(d[crop], 365.0)
-        cover[crop] = np.stack(
+        cover[crop] = 0.0
+        cover[crop, :7] = np.stack(
             [np.interp(dc, _CROP_KEYS[:, 0], _CROP_KEYS[:, j + 1]) for j in range(7)], 1
         )
     water = kind == WATERBODY
@@ -185,7 +190,7 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
     tree = np.maximum(tree, u["resid"])
     regrow = 1.0 - np.exp(-np.clip(since, 0.0, None) / HERB_TAU)
     herb = HERB_AFTER_PREP + (u["herb_cap"] - HERB_AFTER_PREP) * regrow
-    planted = np.zeros((sel.size, len(COMPONENTS)))
+    planted = np.zeros((sel.size, cover.shape[1]))
     planted[:, TREE] = tree
     planted[:, SOIL] = (1 - tree) * (1 - herb)
     _split_herb(planted, (1 - tree) * herb, green[sel])
@@ -195,7 +200,7 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
     if lost.size:
         since_loss = day - u["loss"][lost]
         herb_l = 0.08 + 0.52 * (1 - np.exp(-since_loss / LOSS_HERB_TAU))
-        cleared = np.zeros((lost.size, len(COMPONENTS)))
+        cleared = np.zeros((lost.size, cover.shape[1]))
         cleared[:, TREE] = 0.02
         cleared[:, SOIL] = 0.98 * (1 - herb_l)
         _split_herb(cleared, 0.98 * herb_l, green[sel][lost])
@@ -211,7 +216,8 @@ def compute_unit_reflectance(
     share of each unit, dims (units,): snow (share ``snow`` of the date) lies on the ground
     between crowns, not on evergreen crowns or water."""
     cover = compute_cover(units, day, doy, t_ref, north)
-    refl = cover @ ENDMEMBERS.astype(np.float64)
+    ends = np.vstack([ENDMEMBERS, BARK]) if north else ENDMEMBERS
+    refl = cover @ ends.astype(np.float64)
     snowy = np.zeros(len(units))
     if snow > 0:
         crowns = cover[:, TREE : TREE + 1] * ENDMEMBERS[TREE].astype(np.float64)

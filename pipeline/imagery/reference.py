@@ -23,6 +23,8 @@ NOT_VEGETATION_NDVI = 0.1
 #: Months of the growing season used to recognise non-vegetation pixels.
 GROWING_MONTHS = (6, 7, 8, 9)
 REFERENCE_COLUMNS = ("ref_forest", "ref_open")
+#: NDVI between two modes of the upper class that makes them two land covers, not noise.
+MODE_GAP = 0.1
 
 
 def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
@@ -83,7 +85,16 @@ def classify_reference_pixels(
     split = otsu_split(level[stable])
     if not np.isfinite(split):
         return none, none
-    return stable & (level > split), stable & (level <= split)
+    forest, open_ = stable & (level > split), stable & (level <= split)
+    while forest.sum() >= 20:  # the forest is the top mode: split again while it is bimodal
+        sub = otsu_split(level[forest])
+        hi, lo = forest & (level > sub), forest & (level <= sub)
+        if not np.isfinite(sub) or hi.sum() < 0.1 * forest.sum() or lo.sum() == 0:
+            break
+        if np.median(level[hi]) - np.median(level[lo]) < MODE_GAP:
+            break
+        forest = hi
+    return forest, open_
 
 
 def reference_levels(
@@ -93,19 +104,23 @@ def reference_levels(
     stable_share: float = 0.75,
     min_pixels: int = 5,
 ) -> pd.DataFrame:
-    """Per date: median NDVI of the clear forest and open-land reference pixels.
+    """Per date: the level of the forest and of the open-land reference pixels.
 
-    ``ndvi``: (dates, pixels) of pixels sampled around the plots. Dates where fewer than
-    ``min_pixels`` of a class are clear are filled by linear interpolation in time (then the
-    nearest value); all NaN when no reference could be formed.
+    ``ndvi``: (dates, pixels) of pixels sampled around the plots. A class's level on a date is
+    its pixels' median level over all dates plus the median, over the class pixels clear on
+    that date, of their departure from their own median level: the level does not jump with
+    which pixels a cloud happens to leave clear. Dates where fewer than ``min_pixels`` of a
+    class are clear are filled by linear interpolation in time (then the nearest value); all
+    NaN when no reference could be formed.
     """
     forest, open_ = classify_reference_pixels(ndvi, dates, dry_months, stable_share)
     out = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
     for name, mask in zip(REFERENCE_COLUMNS, (forest, open_), strict=True):
         sub = ndvi[:, mask]
-        level = nanmedian(sub, 1) if mask.any() else np.full(len(dates), np.nan)
+        own = nanmedian(sub, 0) if mask.any() else np.zeros(0)
+        level = nanmedian(own, 0) + nanmedian(sub - own[None, :], 1) if mask.any() else np.nan
         level = np.where(np.isfinite(sub).sum(1) >= min_pixels, level, np.nan)
-        s = pd.Series(level, index=out.index)
+        s = pd.Series(level, index=out.index, dtype=float)
         out[name] = s.interpolate("time", limit_area="inside").ffill().bfill()
     return out.reset_index()
 

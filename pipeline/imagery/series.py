@@ -92,14 +92,18 @@ def prep_windows(years: np.ndarray, ev: PrepSettings) -> tuple[np.ndarray, np.nd
 
 
 def seasonal_expectation(sums: np.ndarray, counts: np.ndarray, month: int) -> np.ndarray:
-    """Baseline mean for calendar ``month`` (1–12) from monthly sums, pooling ±1 month.
+    """Baseline mean for calendar ``month`` (1–12) from monthly sums: the month's own mean,
+    else the mean of both neighbouring months when both have values (never one neighbour
+    alone: at a season's turn it would read the other season as the baseline).
 
-    ``sums``/``counts``: (12, n). NaN where none of the three months has a baseline value.
+    ``sums``/``counts``: (12, n). NaN where there is no such baseline.
     """
-    idx = [(month - 2) % 12, month - 1, month % 12]
-    total = counts[idx].sum(0)
+    prev, own, nxt = (month - 2) % 12, month - 1, month % 12
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, sums[idx].sum(0) / total, np.nan)
+        own_mean = sums[own] / counts[own]
+        both = (counts[prev] > 0) & (counts[nxt] > 0)
+        around = (sums[prev] + sums[nxt]) / (counts[prev] + counts[nxt])
+        return np.where(counts[own] > 0, own_mean, np.where(both, around, np.nan))
 
 
 def fold_top2(top: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -69,15 +69,17 @@ def detect_break(
     after_days: float = 120.0,
     trend: bool = False,
     season: bool = False,
+    min_history_days: float = 0.0,
 ) -> Break | None:
     """The largest downward step of series ``y`` at days ``t`` (sorted, finite), tested
     against the gates (``passed``); None when no split has ``min_obs`` on both sides.
 
     ``trend`` / ``season``: fit them on the history (needs ≥ 4 / ≥ 6 history observations
-    spanning ≥ 60 / ≥ 300 days; otherwise the fit falls back to fewer terms).
+    spanning ≥ 60 / ≥ 300 days; otherwise the fit falls back to fewer terms). Splits whose
+    history spans less than ``min_history_days`` are not tested.
     """
     n = len(t)
-    best: tuple[float, float, int, float, float] | None = None  # step, z, split, level, noise
+    best: tuple | None = None  # step, z, split, coefficients, trend origin, terms
     for j in range(n):
         pre = (t >= t[j] - before_days) & (t < t[j])
         post = (t >= t[j]) & (t < t[j] + after_days)
@@ -86,6 +88,8 @@ def detect_break(
             continue
         tp, yp = t[pre], y[pre]
         span = tp[-1] - tp[0]
+        if span < min_history_days:
+            continue
         use_season = season and n_pre >= 6 and span >= 300
         use_trend = trend and n_pre >= 4 and span >= 60
         coef = fit_history(tp, yp, use_trend, use_season)
@@ -97,17 +101,15 @@ def detect_break(
         noise = max(mad, MIN_NOISE_SHARE * min_drop)
         z = step * np.sqrt(n_post) / noise
         if best is None or step > best[0]:
-            level = float(np.median(fitted[-min(3, len(fitted)) :]))
-            best = (step, z, j, level, noise)
+            best = (step, z, j, coef, tp[-1], use_trend, use_season)
     if best is None:
         return None
-    step, z, j, level, _ = best
+    step, z, j, coef, t_end, use_trend, use_season = best
     first = int(np.flatnonzero(t >= t[j] - before_days)[0])
-    cut = level - step / 2
+    low = y - predict(coef, t, t_end, use_trend, use_season) < -step / 2
     onset = j
     for s in range(first, n):
-        ahead = y[s : s + 3]
-        if y[s] < cut and np.median(ahead) < cut:
+        if low[s] and low[s : s + 3].mean() > 0.5:
             onset = s
             break
     margin = min(step / min_drop, z / min_z)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.imagery.reference import dry_season_label, nanmedian
+from pipeline.imagery.reference import GROWING_MONTHS, dry_season_label, nanmedian
 from pipeline.imagery.series import (
     PrepAccumulator,
     prep_windows,
@@ -38,6 +38,8 @@ EVIDENCE_COLUMNS = (
     "baseline_winter_ndvi",
     "baseline_summer_ndvi",
     "reference_contrast",
+    "baseline_dry_index",
+    "baseline_growing_index",
     "baseline_forest_index",
     "prep_ndvi_drop",
     "prep_bsi_rise",
@@ -93,28 +95,30 @@ def _wide(
 
 
 def reference_scale(
-    series: pd.DataFrame, rows: np.ndarray, dates: pd.DatetimeIndex, ev: Evidence
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per date the open-land level (dims dates) and the dry-season forest − open contrast
-    (a number), pooled over the run's plots (per date, the median of their tiles' reference
-    levels: a small tile with little forest in view does not set its own scale); the
-    fallback levels where there are no references or the contrast is below
-    ``min_reference_contrast``."""
+    series: pd.DataFrame, dates: pd.DatetimeIndex, ev: Evidence
+) -> tuple[np.ndarray, float, float]:
+    """Per date the open-land level (dims dates), and the forest − open contrast of the dry
+    season and of the growing season (NDVI), pooled over the run's plots (per date the median
+    of their tiles' reference levels: a small tile with little forest in view does not set its
+    own scale). The fallback levels where there are no references or the dry-season contrast
+    is below ``min_reference_contrast``; the growing-season contrast is then NaN (not used)."""
     fallback = (
         np.full(len(dates), ev.fallback_open_ndvi),
-        (ev.fallback_forest_ndvi - ev.fallback_open_ndvi),
+        ev.fallback_forest_ndvi - ev.fallback_open_ndvi,
+        np.nan,
     )
     if "ref_open" not in series or series["ref_open"].isna().all():
         return fallback
     by_date = series.groupby("date")[["ref_forest", "ref_open"]].median().reindex(dates)
-    rf, ro = by_date["ref_forest"].to_numpy(float), by_date["ref_open"].to_numpy(float)
+    gap = (by_date["ref_forest"] - by_date["ref_open"]).to_numpy(float)
     dry = dry_season_label(dates, ev.winter_months) > 0
-    gap = rf[dry] - ro[dry]
-    contrast = float(np.nanmedian(gap)) if np.isfinite(gap).any() else np.nan
+    growing = np.isin(dates.month, GROWING_MONTHS)
+    contrast = float(np.nanmedian(gap[dry])) if np.isfinite(gap[dry]).any() else np.nan
     if not contrast >= ev.min_reference_contrast:
         return fallback
-    ro = pd.Series(ro).interpolate(limit_direction="both").to_numpy()
-    return ro, contrast
+    grow = float(np.nanmedian(gap[growing])) if np.isfinite(gap[growing]).any() else np.nan
+    ro = by_date["ref_open"].interpolate(limit_direction="both").to_numpy(float)
+    return ro, contrast, grow if grow >= ev.min_reference_contrast else np.nan
 
 
 def compute_evidence(
@@ -136,7 +140,7 @@ def compute_evidence(
     ndvi = _wide(obs, rows, "ndvi")
     dates = pd.DatetimeIndex(ndvi.columns)
     B = _wide(obs, rows, "bsi", ndvi.columns).to_numpy(dtype=float)
-    ro, contrast = reference_scale(series, rows, dates, ev)
+    ro, contrast, grow_contrast = reference_scale(series, dates, ev)
     day = dates.values.astype("datetime64[D]")
     N = ndvi.to_numpy(dtype=float)
     X = (N - ro[None, :]) / contrast  # forest-likeness
@@ -146,7 +150,7 @@ def compute_evidence(
     before = day[None, :] < start[:, None]
     after = day[None, :] >= end[:, None]
     winter = dry_season_label(dates, ev.winter_months)
-    summer = np.isin(dates.month, (6, 7, 8, 9))[None, :]
+    summer = np.isin(dates.month, GROWING_MONTHS)[None, :]
 
     out["n_clear_obs"] = valid.sum(1)
     out["n_baseline_obs"] = (valid & before).sum(1)
@@ -154,8 +158,11 @@ def compute_evidence(
     out["baseline_summer_ndvi"] = nanmedian(np.where(before & summer, N, np.nan), 1)
     out["reference_contrast"] = contrast
     base_x = nanmedian(np.where(before & (winter > 0), X, np.nan), 1)
-    out["baseline_forest_index"] = base_x
-    drop, rise, n_prep = _prep_signals(N, B, day, start, end)
+    base_g = nanmedian(np.where(before & summer, N - ro[None, :], np.nan), 1) / grow_contrast
+    out["baseline_dry_index"] = base_x
+    out["baseline_growing_index"] = base_g
+    out["baseline_forest_index"] = np.fmin(base_x, base_g)
+    drop, rise, n_prep = _prep_signals(N - ro[None, :], B, day, start, end)
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
@@ -170,7 +177,7 @@ def compute_evidence(
         (years > 0)
         & ~plots["is_design"].to_numpy(dtype=bool)
         & (out["planted_share"].to_numpy() >= ev.planted_share_full)
-        & ~(base_x >= ev.forest_index)
+        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index)
     )
     anomaly = np.full_like(X, np.nan)
     for y in np.unique(years[years > 0]):
@@ -287,6 +294,7 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
             min_obs=ev.loss_min_obs,
             before_days=ev.loss_before_days,
             after_days=ev.loss_after_days,
+            trend=True,
         )
         if probe is None:
             continue

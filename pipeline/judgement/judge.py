@@ -9,6 +9,8 @@ from pipeline.codes import split_reasons
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots
 from pipeline.judgement.evidence import compute_evidence
+from pipeline.judgement.model import load_model, predict_reasons
+from pipeline.judgement.rules import IMAGERY_RULES, model_rules
 
 # Result columns first (then the plot's attributes, desk and evidence metrics).
 FRONT = (
@@ -52,7 +54,13 @@ def judge_with_trace(
     shares from the tile step.
     """
     ev = compute_evidence(plots, series, pixels, evidence)
-    decisions, trace = flag_plots(plots, desk, ev, evidence)
+    rules = IMAGERY_RULES
+    if evidence.model is not None:
+        model = load_model(evidence.model)
+        ev = ev.join(predict_reasons(model, ev))
+        if evidence.model_policy == "add":
+            rules = IMAGERY_RULES + model_rules(list(model.classifiers))
+    decisions, trace = flag_plots(plots, desk, ev, evidence, rules)
     ev = blank_unreported_loss(ev, decisions["reasons"])
     result = (
         plots.join(decisions, on="row")

@@ -151,6 +151,22 @@ IMAGERY_RULES: tuple[Rule, ...] = (
 """The rules in reading order (the order is part of the method: data sufficiency first)."""
 
 
+def model_rules(codes: Sequence[str]) -> tuple[Rule, ...]:
+    """The model's rules for the ``add`` policy, read after :data:`IMAGERY_RULES`: each adds its
+    reason where the model's calibrated probability ``p_<CODE>`` reaches
+    ``model_add_threshold`` and the rules did not already give it (a final rule that fired
+    ends the reading first, so the model never overrides data sufficiency or a refutation)."""
+    return tuple(
+        Rule(
+            code,
+            (Comparison(f"p_{code}", ">=", "model_add_threshold"),),
+            applies=_not_design,
+            unless_fired=frozenset({code}),
+        )
+        for code in codes
+    )
+
+
 def apply_rules(
     plot: pd.Series, values: pd.Series, ev: Evidence, rules: Sequence[Rule] = IMAGERY_RULES
 ) -> tuple[list[str], list[Check]]:
