@@ -23,9 +23,10 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
             "evaluate the run made from the same world"
         )
     merged = result.merge(
-        truth[["row", "reasons", "planted_share"]],
+        truth[["row", "reasons", "planted_share"]].rename(
+            columns={"reasons": "reasons_truth", "planted_share": "planted_share_truth"}
+        ),
         on="row",
-        suffixes=("", "_truth"),
         validate="one_to_one",
     )
     got = merged["reasons"].map(split_reasons).map(set)
@@ -45,7 +46,9 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
         }
     genuine = want.map(len).to_numpy() == 0
     shares = merged.loc[genuine, "status"].value_counts(normalize=True)
-    truth_area = merged["planted_share"].fillna(0).to_numpy() * merged["geom_area_mu"].to_numpy()
+    truth_area = (
+        merged["planted_share_truth"].fillna(0).to_numpy() * merged["geom_area_mu"].to_numpy()
+    )
     verified = merged["planted_area_mu"].to_numpy(dtype=float)
     judged = np.isfinite(verified)
     err = verified[judged] - truth_area[judged]

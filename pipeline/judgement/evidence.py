@@ -180,15 +180,19 @@ def compute_evidence(
         & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index)
     )
     anomaly = np.full_like(X, np.nan)
+    start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
     for y in np.unique(years[years > 0]):
         cohort = years == y
         peers = cohort & is_peer
         if peers.sum() < ev.min_peers:
             peers = is_peer
-        med = nanmedian(N[peers], 0) if peers.any() else np.full(N.shape[1], np.nan)
-        enough = np.isfinite(N[peers]).sum(0) >= min(ev.min_peers, max(peers.sum(), 1))
-        anomaly[cohort] = (N[cohort] - np.where(enough, med, np.nan)) / contrast
-        _survival(out, seasons, cohort, peers, y, base_x, ev)
+        for i in np.flatnonzero(cohort):
+            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
+            near = near if near.sum() >= ev.min_peers else peers
+            med = nanmedian(N[near], 0) if near.any() else np.full(N.shape[1], np.nan)
+            enough = np.isfinite(N[near]).sum(0) >= min(ev.min_peers, max(near.sum(), 1))
+            anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / contrast
+        _survival(out, seasons, cohort, peers, y, start_level, ev)
     _loss(out, anomaly, day, after, ev)
     return out
 
@@ -247,7 +251,15 @@ def _establishment(out, seasons: dict[int, np.ndarray], years: np.ndarray) -> No
     out["establish_trend"] = trend
 
 
-def _survival(out, seasons, cohort, peers, year: int, base_x, ev: Evidence) -> None:
+def similar_start(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
+    """Plots whose baseline dry- and growing-season forest-likeness both lie within ``band``
+    of plot ``i``'s (a missing index does not count against): a proxy for the same starting
+    land class; dims (plots,)."""
+    diff = np.abs(start_level - start_level[i])
+    return np.all(~(diff > band), 1)
+
+
+def _survival(out, seasons, cohort, peers, year: int, start_level, ev: Evidence) -> None:
     """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
     forest-likeness over its baseline against the median gain of peers that started within
     ``peer_baseline_band`` of it (all peers when fewer than ``min_peers`` did); also
@@ -259,7 +271,7 @@ def _survival(out, seasons, cohort, peers, year: int, base_x, ev: Evidence) -> N
         gain = seasons[k]
         ok = idx[np.isfinite(gain[idx])]
         for i in ok:
-            near = peers & np.isfinite(gain) & (np.abs(base_x - base_x[i]) <= ev.peer_baseline_band)
+            near = peers & np.isfinite(gain) & similar_start(start_level, i, ev.peer_baseline_band)
             if near.sum() < ev.min_peers:
                 near = peers & np.isfinite(gain)
             if near.sum() < 2:
@@ -267,7 +279,9 @@ def _survival(out, seasons, cohort, peers, year: int, base_x, ev: Evidence) -> N
             gap = gain[i] - float(np.median(gain[near]))
             out.iloc[i, out.columns.get_loc("establish_vs_peers")] = gap
             if k - year >= ev.survival_min_years:
-                out.iloc[i, out.columns.get_loc("winter_index_last")] = seasons[k][i] + base_x[i]
+                out.iloc[i, out.columns.get_loc("winter_index_last")] = (
+                    seasons[k][i] + start_level[i, 0]
+                )
                 out.iloc[i, out.columns.get_loc("winter_gap_peers")] = gap
                 out.iloc[i, out.columns.get_loc("years_observed")] = k - year
 
