@@ -22,8 +22,9 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
             f"the result has {len(result)} plots but the truth table {len(truth)}; "
             "evaluate the run made from the same world"
         )
+    extra = [c for c in ("land",) if c in truth]
     merged = result.merge(
-        truth[["row", "reasons", "planted_share"]].rename(
+        truth[["row", "reasons", "planted_share", *extra]].rename(
             columns={"reasons": "reasons_truth", "planted_share": "planted_share_truth"}
         ),
         on="row",
@@ -52,8 +53,14 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
     verified = merged["planted_area_mu"].to_numpy(dtype=float)
     judged = np.isfinite(verified)
     err = verified[judged] - truth_area[judged]
+    by_land = {}
+    if "land" in merged:
+        for land, idx in merged.groupby(merged["land"].fillna("")).groups.items():
+            sel = merged.index.isin(idx)
+            by_land[str(land) or "-"] = _scores(got[sel], want[sel], merged.loc[sel, "status"])
     return {
         "n_plots": len(merged),
+        "by_land": by_land,
         "reasons": per_reason,
         "genuine": {
             "n": int(genuine.sum()),
@@ -66,4 +73,21 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
             "abs_error_mu": float(np.abs(err).sum()),
             "rel_abs_error": float(np.abs(err).sum() / max(truth_area[judged].sum(), 1e-9)),
         },
+    }
+
+
+def _scores(got: pd.Series, want: pd.Series, status: pd.Series) -> dict[str, Any]:
+    """Per-reason recall (true count, found) and the genuine plots' status shares of a subset."""
+    reasons = {}
+    for code in REASONS:
+        w = want.map(lambda s, c=code: c in s).to_numpy()
+        if w.any():
+            g = got.map(lambda s, c=code: c in s).to_numpy()
+            reasons[code] = {"true": int(w.sum()), "found": int((g & w).sum())}
+    genuine = want.map(len).to_numpy() == 0
+    shares = status[genuine].value_counts(normalize=True)
+    return {
+        "n_plots": len(got),
+        "reasons": reasons,
+        "genuine": {"n": int(genuine.sum()), **{s: float(shares.get(s, 0.0)) for s in STATUSES}},
     }

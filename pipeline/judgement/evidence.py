@@ -162,7 +162,7 @@ def compute_evidence(
     out["baseline_dry_index"] = base_x
     out["baseline_growing_index"] = base_g
     out["baseline_forest_index"] = np.fmin(base_x, base_g)
-    drop, rise, n_prep = _prep_signals(N - ro[None, :], B, day, start, end)
+    drop, rise, n_prep = _prep_signals(N, B, day, start, end)
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
