@@ -365,6 +365,12 @@ class Evidence(_Frozen):
         description="absolute NDVI: below this forest and open-land references cannot be told"
         " apart (noise), and the fallback levels are used",
     )
+    min_change_scale: float = Field(
+        0.2,
+        gt=0,
+        description="absolute NDVI: the least unit of changes (establishment, survival, loss),"
+        " so that where forest and open land are hardly apart noise is not read as change",
+    )
     fallback_forest_ndvi: float = Field(
         0.8,
         gt=0,
@@ -388,7 +394,7 @@ class Evidence(_Frozen):
         0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
     )
     loss_min_obs: int = Field(3, ge=1)
-    loss_before_days: int = Field(240, gt=0)
+    loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
     loss_after_days: int = Field(120, gt=0)
     model: Path | None = Field(
         None,
@@ -415,6 +421,7 @@ class PrepSettings(_Subset):
     prep_bsi_rise: float
     winter_months: tuple[int, ...]
     establish_rise: float
+    min_change_scale: float
     reference_pixels: int
     reference_stable_share: float
     fallback_forest_ndvi: float

@@ -170,12 +170,13 @@ def planted_shares(
     A pixel shows planting by site preparation — in the prep window NDVI falls
     ``prep_ndvi_drop`` below its own baseline for the same time of year, or BSI rises
     ``prep_bsi_rise`` above it — or by establishment: a later dry season's mean NDVI lies
-    ``establish_rise`` × ``contrast`` above its own baseline dry-season mean (``contrast``:
+    ``establish_rise`` × ``contrast`` above its own baseline for the same months (``contrast``:
     the dry-season NDVI gap between the forest and open-land references of the same imagery,
-    or the fallback levels' gap when there are none).
+    or the fallback levels' gap when there are none; at least ``min_change_scale``).
     """
     if not np.isfinite(contrast):
         contrast = ev.fallback_forest_ndvi - ev.fallback_open_ndvi
+    contrast = max(contrast, ev.min_change_scale)
     has_prep = (acc.base_n >= 2) & (acc.prep_n >= 1)
     est = acc.establish_rise()
     has = has_prep | np.isfinite(est)

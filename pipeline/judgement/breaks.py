@@ -1,9 +1,11 @@
 """Loss as a break test on a stable history (BFAST-Monitor-like), for one series at a time.
 
 At each candidate split the history before it (``before_days``) is fitted with a level, and
-optionally a trend and one annual harmonic (season); the observations after it
-(``after_days``) are compared with the fit's prediction. The break statistic is a moving sum
-of the residuals scaled by the history's robust noise, ``z = step · √n_after / noise``; a break
+optionally a trend and one annual harmonic (season); the first ``min_obs`` observations after
+it (within ``after_days``: the monitor's moving window) are compared with the fit's
+prediction, so a slow divergence (a plot growing slower than its peers) is no break while a
+clearing is. The break statistic is a moving sum of the residuals scaled by the history's
+robust noise, ``z = step · √n_after / noise``; a break
 is reported when the largest step passes both the magnitude gate (``step ≥ min_drop``) and the
 statistic gate (``z ≥ min_z``). It is dated to the *first observation of the new level*,
 searched from the start of the history window (the best split can follow the drop when the
@@ -82,7 +84,9 @@ def detect_break(
     best: tuple | None = None  # step, z, split, coefficients, trend origin, terms
     for j in range(n):
         pre = (t >= t[j] - before_days) & (t < t[j])
-        post = (t >= t[j]) & (t < t[j] + after_days)
+        post = np.zeros(n, bool)
+        post[j : j + min_obs] = True  # the monitor: the first observations after the split
+        post &= t < t[j] + after_days
         n_pre, n_post = int(pre.sum()), int(post.sum())
         if n_pre < min_obs or n_post < min_obs:
             continue

@@ -6,9 +6,14 @@ references ref_forest / ref_open of :mod:`pipeline.imagery.reference`), the per-
 shares and the plot table. Output: one row of metrics per plot.
 
 Levels are read as *forest-likeness*: ``(ndvi − ref_open) / contrast``, where ``contrast`` is
-the plot's tile's median dry-season gap between the forest and open-land references (the
-fallback levels of :class:`~pipeline.config.Evidence` where the source gives none). So 0 is
-"like the open land around", 1 "like the forest around", in any region, sensor or season.
+the median dry-season gap between the forest and open-land references (pooled over the run;
+the fallback levels of :class:`~pipeline.config.Evidence` where the source gives none). So 0
+is "like the open land around", 1 "like the forest around", in any region, sensor or season.
+A plot was already forest when it was forest-like in the dry season *and* the growing season
+(grass is as green as forest in summer in the south, as brown as leafless forest in a northern
+winter). Changes (establishment, survival gap, loss step) are in units of
+``max(contrast, min_change_scale)``: where forest and open land are hardly apart in the
+imagery (a landscape of sparse trees and grass) a tiny NDVI change is not a large one.
 *Peers* are plots of the same planting year that show planting and no forest baseline; those
 that also start from a similar baseline level (a proxy for the same starting land class) are
 the survival yardstick, and the per-date median of the whole cohort removes season and common
@@ -144,6 +149,7 @@ def compute_evidence(
     day = dates.values.astype("datetime64[D]")
     N = ndvi.to_numpy(dtype=float)
     X = (N - ro[None, :]) / contrast  # forest-likeness
+    scale = max(contrast, ev.min_change_scale)  # of changes (establishment, survival, loss)
     valid = np.isfinite(N)
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
     start, end = prep_windows(years, ev)
@@ -166,7 +172,8 @@ def compute_evidence(
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
-    seasons = _dry_levels(X - _same_month_baseline(X, before, dates), winter)
+    Xc = X * (contrast / scale)
+    seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter)
     _establishment(out, seasons, years)
 
     pix = pixels.set_index("row").reindex(rows)
@@ -191,7 +198,7 @@ def compute_evidence(
             near = near if near.sum() >= ev.min_peers else peers
             med = nanmedian(N[near], 0) if near.any() else np.full(N.shape[1], np.nan)
             enough = np.isfinite(N[near]).sum(0) >= min(ev.min_peers, max(near.sum(), 1))
-            anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / contrast
+            anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
         _survival(out, seasons, cohort, peers, y, start_level, ev)
     _loss(out, anomaly, day, after, ev)
     return out
@@ -309,6 +316,7 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
             before_days=ev.loss_before_days,
             after_days=ev.loss_after_days,
             trend=True,
+            season=True,
         )
         if probe is None:
             continue
