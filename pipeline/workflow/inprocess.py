@@ -59,3 +59,20 @@ def run_in_process(settings: Settings) -> gpd.GeoDataFrame:
     for tile_id in plan.tile_ids:
         tile_in_process(settings, tile_id)
     return report_in_process(settings)
+
+
+def judge_again(settings: Settings) -> tuple[gpd.GeoDataFrame, object]:
+    """Re-judge a finished run's tile results with ``settings.evidence`` (e.g. other thresholds
+    or a model) without writing anything; returns (plot result, rule trace)."""
+    import pandas as pd
+
+    from pipeline.judgement.judge import desk_table, judge_with_trace
+    from pipeline.workflow.steps import read_plot_table, read_table_checked
+
+    layout = RunLayout.of(settings.output_dir)
+    tiles = [layout.tile(t) for t in read_plan(layout.plan).tile_ids]
+    series = pd.concat([pd.read_parquet(t.series) for t in tiles], ignore_index=True)
+    pixels = pd.concat([pd.read_parquet(t.pixels) for t in tiles], ignore_index=True)
+    plots = read_plot_table(layout.work_plots)
+    desk = desk_table(read_table_checked(layout.desk_table, "desk"))
+    return judge_with_trace(plots, desk, series, pixels, settings.evidence)
