@@ -103,7 +103,15 @@ def _classifier(seed: int):
 
 def fit_model(table: pd.DataFrame, sources: list[str], seed: int = 0) -> TrainedModel:
     """One calibrated classifier per reason with ≥ 6 positive and negative plots; the card's
-    metrics are out-of-fold (3-fold cross-validated) at probability 0.5."""
+    metrics are out-of-fold (3-fold cross-validated) at probability 0.5. Single-threaded:
+    the tables are small and OpenMP threads fighting over busy cores are ~20× slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _fit_model(table, sources, seed)
+
+
+def _fit_model(table: pd.DataFrame, sources: list[str], seed: int) -> TrainedModel:
     from sklearn.metrics import brier_score_loss
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -207,10 +215,13 @@ def load_model(folder: Path) -> TrainedModel:
 
 def predict_reasons(model: TrainedModel, evidence: pd.DataFrame) -> pd.DataFrame:
     """``p_<REASON>`` per plot (index as ``evidence``) for each reason the model holds."""
+    from threadpoolctl import threadpool_limits
+
     X = evidence.reindex(columns=list(FEATURES)).to_numpy(float)
     out = pd.DataFrame(index=evidence.index)
-    for code, clf in model.classifiers.items():
-        out[probability_column(code)] = clf.predict_proba(X)[:, 1] if len(X) else []
+    with threadpool_limits(1):
+        for code, clf in model.classifiers.items():
+            out[probability_column(code)] = clf.predict_proba(X)[:, 1] if len(X) else []
     return out
 
 

@@ -57,13 +57,16 @@ def test_clean_observations__drops_isolated_dip_keeps_sustained_drop():
 
 def test_compute_evidence__planted_signals_found():
     ev = _evidence()
-    assert (ev.loc[:5, "baseline_winter_ndvi"] < EV.forest_winter_ndvi).all()
-    assert ev.loc[6, "baseline_winter_ndvi"] >= EV.forest_winter_ndvi
+    assert (ev.loc[:5, "baseline_forest_index"] < EV.forest_index).all()
+    assert ev.loc[6, "baseline_forest_index"] >= EV.forest_index
     assert (ev.loc[:5, "prep_ndvi_drop"] > EV.prep_ndvi_drop).all()
     assert ev.loc[7, "prep_ndvi_drop"] < EV.prep_ndvi_drop
-    assert ev.loc[8, "loss_drop"] > EV.loss_drop
-    assert (ev.loc[:5, "loss_drop"] < EV.loss_drop).all()
-    assert pd.Timestamp("2023-06-01") < ev.loc[8, "loss_date"] < pd.Timestamp("2023-09-01")
+    assert ev.loc[7, "establish_rise"] < EV.establish_rise
+    assert ev.loc[8, "loss_drop"] > EV.loss_drop and ev.loc[8, "loss_z"] > EV.loss_z
+    assert not (
+        (ev.loc[:5, "loss_drop"] >= EV.loss_drop) & (ev.loc[:5, "loss_z"] >= EV.loss_z)
+    ).any()
+    assert ev.loc[8, "loss_date"] == pd.Timestamp("2023-07-10")  # the first low observation
     assert ev.loc[9, "winter_gap_peers"] < -EV.survival_gap
     assert (ev.loc[:5, "winter_gap_peers"].abs() < EV.survival_gap).all()
 
