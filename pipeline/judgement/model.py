@@ -223,16 +223,3 @@ def predict_reasons(model: TrainedModel, evidence: pd.DataFrame) -> pd.DataFrame
         for code, clf in model.classifiers.items():
             out[probability_column(code)] = clf.predict_proba(X)[:, 1] if len(X) else []
     return out
-
-
-def model_summary(model: TrainedModel, folder: Path) -> dict[str, Any]:
-    """What the run record keeps about the model used."""
-    card = model.card
-    return {
-        "path": str(folder),
-        "name": card.get("name"),
-        "sha256": card.get("sha256"),
-        "created": card.get("created"),
-        "tushu_version": card.get("tushu_version"),
-        "reasons": card.get("reasons"),
-    }
