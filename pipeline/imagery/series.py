@@ -237,7 +237,8 @@ def extract_series(
             arrays[name] = arr.reshape(len(days), -1)[:, weights.cell]
             mean, share = zonal_means(arr, weights)
             out[name] = mean.ravel().astype("float32")
-        out["clear_share"] = share.ravel().astype("float32")
+            if name == "ndvi":  # clear = NDVI observed (BSI / NDMI are empty without SWIR)
+                out["clear_share"] = share.ravel().astype("float32")
         frames.append(pd.DataFrame(out))
         ref_ndvi.append(idx["ndvi"].values.reshape(len(days), -1)[:, ref_cells])
         all_days.append(days)

@@ -82,6 +82,7 @@ def test_extract_series__without_swir_the_ndvi_test_still_finds_planting():
     shares = pixels.set_index("row")["planted_share"]
     assert shares[0] > 0.95 and shares[1] < 0.05
     assert series["bsi"].isna().all() and series["ndvi"].notna().any()
+    assert series["clear_share"].max() == 1.0  # clear means NDVI seen, not every index
 
 
 def _bare_world(seed: int = 0):
