@@ -384,7 +384,7 @@ class Evidence(_Frozen):
     min_judge_area_mu: float = Field(1.0, ge=0)
     survival_min_years: int = Field(2, ge=1)
     survival_gap: float = Field(
-        0.2, gt=0, description="forest-likeness gain below the peers' that means low survival"
+        0.15, gt=0, description="forest-likeness gain below the peers' that means low survival"
     )
     peer_baseline_band: float = Field(
         0.3, gt=0, description="peers start within this forest-likeness of the plot's baseline"

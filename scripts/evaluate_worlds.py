@@ -74,6 +74,8 @@ def row(preset: str, with_model: bool, report: dict, train: bool) -> str:
     g = report["genuine"]["status_share"]
     cells += [f"{g['inconsistent']:.0%}", f"{g['suspect']:.0%}"]
     cells.append(f"{report['planted_area']['rel_abs_error']:.1%}")
+    d = report["loss_dates"]
+    cells.append(f"{d['median_days']:+.0f} / {d['max_abs_days']:.0f}" if d["n"] else "-")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -86,7 +88,7 @@ def totals(reports: list[dict], label: str) -> str:
     worst_inc = max(r["genuine"]["status_share"]["inconsistent"] for r in reports)
     worst_sus = max(r["genuine"]["status_share"]["suspect"] for r in reports)
     worst_area = max(r["planted_area"]["rel_abs_error"] for r in reports)
-    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", f"max {worst_area:.1%}"]
+    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", f"max {worst_area:.1%}", ""]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -110,7 +112,7 @@ def main() -> None:
 
     header = ["world", "climate", "starting land", "judged by"]
     header += [name for _, name in REASONS] + ["genuine inconsistent", "genuine suspect"]
-    header += ["planted-area error"]
+    header += ["planted-area error", "loss date − true, days (median / max)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     scored = {False: [], True: []}
     for w in a.worlds:

@@ -22,10 +22,14 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
             f"the result has {len(result)} plots but the truth table {len(truth)}; "
             "evaluate the run made from the same world"
         )
-    extra = [c for c in ("land",) if c in truth]
+    extra = [c for c in ("land", "loss_date") if c in truth]
     merged = result.merge(
         truth[["row", "reasons", "planted_share", *extra]].rename(
-            columns={"reasons": "reasons_truth", "planted_share": "planted_share_truth"}
+            columns={
+                "reasons": "reasons_truth",
+                "planted_share": "planted_share_truth",
+                "loss_date": "loss_date_truth",
+            }
         ),
         on="row",
         validate="one_to_one",
@@ -62,6 +66,7 @@ def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
         "n_plots": len(merged),
         "by_land": by_land,
         "reasons": per_reason,
+        "loss_dates": _loss_dates(merged, got, want),
         "genuine": {
             "n": int(genuine.sum()),
             "status_share": {s: float(shares.get(s, 0.0)) for s in STATUSES},
@@ -90,4 +95,21 @@ def _scores(got: pd.Series, want: pd.Series, status: pd.Series) -> dict[str, Any
         "n_plots": len(got),
         "reasons": reasons,
         "genuine": {"n": int(genuine.sum()), **{s: float(shares.get(s, 0.0)) for s in STATUSES}},
+    }
+
+
+def _loss_dates(merged: pd.DataFrame, got: pd.Series, want: pd.Series) -> dict[str, Any]:
+    """Days between the reported and the true loss date, on plots where both say loss."""
+    if "loss_date_truth" not in merged or "loss_date" not in merged:
+        return {"n": 0}
+    both = got.map(lambda s: "VEGETATION_LOSS" in s) & want.map(lambda s: "VEGETATION_LOSS" in s)
+    true = pd.to_datetime(merged["loss_date_truth"].replace("", None), errors="coerce")
+    found = pd.to_datetime(merged["loss_date"], errors="coerce")
+    days = (found - true).dt.days[both.to_numpy()].dropna()
+    if days.empty:
+        return {"n": 0}
+    return {
+        "n": len(days),
+        "median_days": float(days.median()),
+        "max_abs_days": float(days.abs().max()),
     }

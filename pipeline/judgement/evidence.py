@@ -167,13 +167,17 @@ def compute_evidence(
     base_g = nanmedian(np.where(before & summer, N - ro[None, :], np.nan), 1) / grow_contrast
     out["baseline_dry_index"] = base_x
     out["baseline_growing_index"] = base_g
-    out["baseline_forest_index"] = np.fmin(base_x, base_g)
+    # the growing season counts where it sets forest and open land apart at least half as
+    # well as the dry season (north: leafless forest and brown grass; south: it does not)
+    use_g = np.isfinite(base_g) & (grow_contrast >= 0.5 * contrast)
+    out["baseline_forest_index"] = np.where(use_g, np.fmin(base_x, base_g), base_x)
     drop, rise, n_prep = _prep_signals(N, B, day, start, end)
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter)
+    levels = _dry_levels(Xc, winter)
     _establishment(out, seasons, years)
 
     pix = pixels.set_index("row").reindex(rows)
@@ -199,7 +203,7 @@ def compute_evidence(
             med = nanmedian(N[near], 0) if near.any() else np.full(N.shape[1], np.nan)
             enough = np.isfinite(N[near]).sum(0) >= min(ev.min_peers, max(near.sum(), 1))
             anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
-        _survival(out, seasons, cohort, peers, y, start_level, ev)
+        _survival(out, seasons, levels, cohort, peers, y, start_level, ev)
     _loss(out, anomaly, day, after, ev)
     return out
 
@@ -266,31 +270,41 @@ def similar_start(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
     return np.all(~(diff > band), 1)
 
 
-def _survival(out, seasons, cohort, peers, year: int, start_level, ev: Evidence) -> None:
+def _survival(out, seasons, levels, cohort, peers, year: int, start_level, ev: Evidence) -> None:
     """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
-    forest-likeness over its baseline against the median gain of peers that started within
-    ``peer_baseline_band`` of it (all peers when fewer than ``min_peers`` did); also
-    ``establish_vs_peers`` for the latest season with any gain."""
+    forest-likeness over its own same-month baseline (change units) against the median gain
+    of peers that started within ``peer_baseline_band`` of it (all peers when fewer than
+    ``min_peers`` did) — ``winter_gap_peers``, with the season's level in
+    ``winter_index_last``; where the season's dates have no same-month baseline, its level
+    against the peers' levels. ``establish_vs_peers``: the gain gap of the latest season with
+    one (also under ``survival_min_years``)."""
     idx = np.flatnonzero(cohort)
-    for k in sorted(seasons):
+    for k in sorted(levels):
         if k - year < 1:
             continue
-        gain = seasons[k]
-        ok = idx[np.isfinite(gain[idx])]
-        for i in ok:
-            near = peers & np.isfinite(gain) & similar_start(start_level, i, ev.peer_baseline_band)
-            if near.sum() < ev.min_peers:
-                near = peers & np.isfinite(gain)
-            if near.sum() < 2:
-                continue
-            gap = gain[i] - float(np.median(gain[near]))
-            out.iloc[i, out.columns.get_loc("establish_vs_peers")] = gap
-            if k - year >= ev.survival_min_years:
-                out.iloc[i, out.columns.get_loc("winter_index_last")] = (
-                    seasons[k][i] + start_level[i, 0]
-                )
+        gain = seasons.get(k, np.full(len(cohort), np.nan))
+        level = levels[k]
+        for i in idx[np.isfinite(level[idx])]:
+            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
+            if (near & np.isfinite(level)).sum() < ev.min_peers:
+                near = peers
+            gap = _gap(gain, near, i)
+            if np.isfinite(gap):
+                out.iloc[i, out.columns.get_loc("establish_vs_peers")] = gap
+            else:  # no same-month baseline for this season's dates: compare the levels
+                gap = _gap(level, near, i)
+            if k - year >= ev.survival_min_years and np.isfinite(gap):
+                out.iloc[i, out.columns.get_loc("winter_index_last")] = level[i]
                 out.iloc[i, out.columns.get_loc("winter_gap_peers")] = gap
                 out.iloc[i, out.columns.get_loc("years_observed")] = k - year
+
+
+def _gap(values: np.ndarray, near: np.ndarray, i: int) -> float:
+    """``values[i]`` minus the median over the ``near`` plots with a value (NaN: < 2 such)."""
+    ok = near & np.isfinite(values)
+    if ok.sum() < 2 or not np.isfinite(values[i]):
+        return float("nan")
+    return float(values[i] - np.median(values[ok]))
 
 
 def _loss(out, anomaly, day, after, ev: Evidence) -> None:
