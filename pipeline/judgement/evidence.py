@@ -36,6 +36,8 @@ from pipeline.imagery.series import (
 )
 from pipeline.judgement.breaks import detect_break
 
+MIN_SEASON_OBS = 3  # observations a dry season needs to give a level
+
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
     "n_baseline_obs",
@@ -238,7 +240,7 @@ def _dry_levels(D: np.ndarray, winter: np.ndarray) -> dict[int, np.ndarray]:
     for k in np.unique(winter[winter > 0]):
         cols = winter == k
         out[int(k)] = np.where(
-            np.isfinite(D[:, cols]).sum(1) >= 2, nanmedian(D[:, cols], 1), np.nan
+            np.isfinite(D[:, cols]).sum(1) >= MIN_SEASON_OBS, nanmedian(D[:, cols], 1), np.nan
         )
     return out
 
