@@ -115,7 +115,7 @@ def test_demo__rule_trace_explains_every_imagery_reason(demo_run):
         or fired["code"].eq("INSUFFICIENT_DATA").any()
     )
     imagery = {r.code for r in REASONS.values() if r.stage == "imagery"}
-    for row, codes in res["reasons"].fillna("").str.split(",").items():
+    for row, codes in res["reasons"].map(split_reasons).items():
         expected = {c for c in codes if c in imagery}
         assert expected == set(fired.loc[fired["row"] == row, "code"]), row
 
