@@ -21,7 +21,10 @@ def _counts(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_status.columns = [STATUS_LABELS[s] for s in by_status.columns]
     codes = result["reasons"].fillna("").str.split(";").explode()
     codes = codes[codes != ""]
-    by_reason = pd.crosstab(codes.map(lambda c: REASONS[c].label), county.loc[codes.index])
+    # one entry per (plot, code): a plot with two codes repeats its index, so pass arrays
+    by_reason = pd.crosstab(
+        codes.map(lambda c: REASONS[c].label).to_numpy(), county.loc[codes.index].to_numpy()
+    )
     return by_status.rename_axis(None), by_reason.rename_axis(None)
 
 

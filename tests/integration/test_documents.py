@@ -34,7 +34,7 @@ def runs(tiny_run, tmp_path_factory):
     reports = Reports(compiling_unit="三明市林业监测中心", report_date=date(2025, 11, 30),
                       targets=TARGETS, sample={"size": 12, "seed": 1})  # fmt: skip
     layouts = []
-    for name, history, loss_drop in (("first", (), None), ("second", (root / "first",), 0.9)):
+    for name, history, loss_drop in (("first", (), None), ("second", (root / "first",), 9.0)):
         shutil.copytree(tiny_run, root / name, ignore=shutil.ignore_patterns("reports"))
         settings = load_settings(root / name / "settings.yaml")
         evidence = settings.evidence.model_copy(

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from pipeline.codes import STATUSES
+from pipeline.config import Evidence
 from pipeline.errors import ConfigError, TushuError
 from pipeline.layout import RunLayout
 from pipeline.results import RunNotFound, open_run
@@ -39,7 +40,7 @@ def test_open_run__plots_series_settings_provenance(run, tiny_world):
     first = run.timeseries.iloc[0]
     got = ds["ndvi"].sel(plot=first["row"], date=first["date"]).item()
     assert got == pytest.approx(first["ndvi"], nan_ok=True)
-    assert run.settings.evidence.loss_drop == pytest.approx(0.15)
+    assert run.settings.evidence.loss_drop == pytest.approx(Evidence().loss_drop)
     assert run.provenance["counts"]
     assert run.row_of(run.plots["plot_id"].iloc[1]) == 1
 
