@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline.codes import REASONS, STATUS_COLORS, STATUS_LABELS, label_actions, split_reasons
 from pipeline.errors import TushuError
-from pipeline.reports.html import data_uri, figure_png
+from pipeline.reports.html import data_uri
 
 CLAIMS = {
     "plot_id": "图斑编号",
@@ -100,7 +100,7 @@ def pack_context(run, row: int, memory: dict | None = None) -> dict:
         )
     series = ""
     if plot.geometry is not None and not plot.geometry.is_empty and row in run.series["plot"]:
-        series = data_uri(figure_png(run.plot(row)), "image/png")
+        series = data_uri(run.plot_png(row), "image/png")
     return {
         "row": row,
         "plot_id": _value(plot.get("plot_id")),

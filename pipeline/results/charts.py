@@ -6,6 +6,8 @@ reads files. Colours of statuses are fixed here so every chart and map agrees.
 
 from __future__ import annotations
 
+import io
+import threading
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -18,6 +20,8 @@ from pipeline.config import Evidence
 from pipeline.results.series import Windows, clean_mask
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import geopandas as gpd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -29,6 +33,12 @@ STATUS_COLORS = {
     "inconsistent": "#c62828",
 }
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+SERIES_SIZE = (9.0, 4.2)
+"""Inches of the series chart (:func:`draw_series`)."""
+SERIES_MARGINS = {"left": 0.065, "right": 0.985, "top": 0.925, "bottom": 0.2}
+"""Fixed margins of the series chart in :func:`draw_png` (figure fractions): room for the tick
+labels, the title and the legend below the axes, as the constrained layout leaves them."""
+_REUSED = threading.local()  # one Agg figure per thread, cleared after each image
 
 
 def use_cjk_font() -> str | None:
@@ -48,12 +58,40 @@ def use_cjk_font() -> str | None:
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     """PNG bytes of ``fig``, then close it (for reports and servers, where figures must not
     pile up in pyplot)."""
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
+
+
+def draw_png(
+    draw: Callable[[Axes], object],
+    size: tuple[float, float] = SERIES_SIZE,
+    dpi: int = 90,
+    margins: dict[str, float] | None = None,
+) -> bytes:
+    """PNG bytes of what ``draw(ax)`` puts on one Axes: fast, for reports and servers drawing
+    many images. The figure is drawn with Agg directly (no pyplot), with fixed ``margins``
+    (default :data:`SERIES_MARGINS`) instead of a layout engine, and kept per thread (cleared
+    after each image) rather than made anew."""
+    fig = getattr(_REUSED, "figure", None)
+    if fig is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        use_cjk_font()
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        _REUSED.figure = fig
+    fig.set_size_inches(size)
+    fig.subplots_adjust(**(margins or SERIES_MARGINS))
+    try:
+        draw(fig.add_subplot())
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
+        return buf.getvalue()
+    finally:
+        fig.clear()
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -72,18 +110,22 @@ def draw_series(
     ev: Evidence,
     index: str = "ndvi",
     ax: Axes | None = None,
+    used: np.ndarray | None = None,
 ) -> Figure:
     """One plot's ``index`` over time: observations used as evidence (filled), cloudy or
     rejected ones (hollow), the peers' q10–q90 band and median, the baseline, site-preparation
     and planting-year windows, and the loss date if any.
 
     ``one``: the plot's slice of the run's series (dim ``date``); ``band``: from
-    :func:`pipeline.results.series.peer_band`; ``info``: the plot's result row.
+    :func:`pipeline.results.series.peer_band`; ``info``: the plot's result row; ``used``: bool
+    per date, the observations used as evidence (default: from
+    :func:`pipeline.results.series.clean_mask`).
     """
-    fig, ax = _axes(ax, (9, 4.2))
+    fig, ax = _axes(ax, SERIES_SIZE)
     dates = pd.DatetimeIndex(one["date"].to_numpy())
     values = one[index].to_numpy()
-    used = clean_mask(one.expand_dims("plot"), ev).isel(plot=0).to_numpy()
+    if used is None:
+        used = clean_mask(one.expand_dims("plot"), ev).isel(plot=0).to_numpy()
     if windows.planting_year is not None:
         ax.axvspan(dates.min(), windows.baseline_end, color="#90caf9", alpha=0.18, lw=0,
                    label="baseline")  # fmt: skip

@@ -48,16 +48,7 @@ def warm_up() -> None:
 
 def draw_chart_png(run: Run, row: int) -> bytes:
     """The plot's index series (clear and cloudy points, peer band, windows) as PNG."""
-    import matplotlib.pyplot as plt
-
-    warm_up()
-    fig = run.plot(int(row))
-    try:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+    return run.plot_png(int(row))
 
 
 def trace_table(run: Run, row: int) -> tuple[pd.DataFrame | None, str]:
