@@ -7,7 +7,6 @@ browser loads (PNG bytes, a chip index, GeoJSON) and caches drawn images under
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from pathlib import Path
