@@ -150,6 +150,7 @@ def draw_series(
         f"{info.get('reasons', '') or ''}",
         fontsize=10,
         color=STATUS_COLORS.get(status, "black"),
+        y=1.0,  # where matplotlib would put it (no top tick labels), without measuring the ticks
     )
     ax.set_ylabel(index.upper())
     ax.set_xlim(dates.min(), dates.max()) if len(dates) else None
