@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+CHIP_MEMORY_BYTES = 256 * 2**20
+"""Imagery kept in memory for the chips of the next plots (bytes; the oldest dates go first)."""
 TRACE_COLUMNS = ("row", "plot_id", "code", "metric", "value", "op", "threshold", "fired")
 
 
@@ -52,6 +54,7 @@ class Run:
     def __init__(self, layout: RunLayout) -> None:
         self.layout = layout
         self._bands: dict[tuple, pd.DataFrame] = {}  # peer bands by (index, peer rows)
+        self._pieces: dict = {}  # imagery dates read for chips (see chips)
 
     def __repr__(self) -> str:
         return f"Run({str(self.layout.root)!r})"
@@ -207,12 +210,16 @@ class Run:
 
     def chips(self, plot: str | int, **options: Any) -> list[Chip]:
         """Image chips of the plot read from the run's imagery (configured source and cache):
-        see :func:`pipeline.results.chips.read_chips` for the options."""
+        see :func:`pipeline.results.chips.read_chips` for the options. The dates read are kept
+        in memory (up to :data:`CHIP_MEMORY_BYTES`) for the next plots of the same tile, unless
+        ``memory`` says otherwise."""
         row = self.row_of(plot)
         clear = self.series["clear_share"].sel(plot=row).to_series()
+        options = {"items": self.items, "memory": self._pieces, **options}
+        options.setdefault("max_bytes", CHIP_MEMORY_BYTES)
         return read_chips(
             self.layout, self.settings, self.grid, self.plots.loc[[row]], clear,
-            self.windows(row), **{"items": self.items, **options},
+            self.windows(row), **options,
         )  # fmt: skip
 
     # -- re-judging -------------------------------------------------------------------------
