@@ -41,7 +41,10 @@ def create_app(
     app.state.review = review
     evidence.warm_up()
     prefetch = Prefetcher(
-        review.run, review.settings.prefetch_plots, not review.settings.basemap_url
+        review.run,
+        review.settings.prefetch_plots,
+        basemap=not review.settings.basemap_url,
+        warm=lambda: (review.plots_metric, review.plots_map),  # the maps' plot layers
     )
     app.state.prefetch = prefetch
     table = filter_worklist(review.worklist(), Filters(), "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from pipeline.results import Run
 from pipeline.review import evidence
@@ -21,11 +22,14 @@ LOG = logging.getLogger(__name__)
 
 class Prefetcher:
     """One background thread drawing chart, chips and basemap of queued plots, at most
-    ``limit`` plots in all (0: none). :meth:`want` queues rows (``first=True``: ahead of the
+    ``limit`` plots in all (0: none), after calling ``warm`` (e.g. what the map of every plot
+    needs). :meth:`want` queues rows (``first=True``: ahead of the
     others, e.g. the rows the worklist shows); :meth:`wait` blocks until the queue is empty."""
 
-    def __init__(self, run: Run, limit: int, basemap: bool = True) -> None:
-        self.run, self.limit, self.basemap = run, limit, basemap
+    def __init__(
+        self, run: Run, limit: int, basemap: bool = True, warm: Callable[[], object] | None = None
+    ) -> None:
+        self.run, self.limit, self.basemap, self.warm = run, limit, basemap, warm
         self.drawn: list[int] = []  # rows done, in order
         self.failed: dict[int, str] = {}
         self._queue: deque[int] = deque()
@@ -60,6 +64,11 @@ class Prefetcher:
             return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
 
     def _work(self) -> None:
+        if self.warm is not None:
+            try:
+                self.warm()
+            except Exception as err:  # noqa: BLE001 - the page does it again and shows why
+                LOG.warning("prefetch warm-up failed: %s", err)
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._queue))
