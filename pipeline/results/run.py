@@ -182,7 +182,11 @@ class Run:
     def used(self) -> xr.DataArray:
         """Dims (plot, date): True where an observation is used as evidence (clear enough, not
         an isolated dip; :func:`pipeline.results.series.clean_mask`)."""
-        return clean_mask(self.series, self.settings.evidence)
+        ds, ev, step = self.series, self.settings.evidence, 5000  # bounded temporary tables
+        if ds.sizes["plot"] <= step:
+            return clean_mask(ds, ev)
+        starts = range(0, ds.sizes["plot"], step)
+        return xr.concat([clean_mask(ds.isel(plot=slice(i, i + step)), ev) for i in starts], "plot")
 
     def plot(self, plot: str | int, ax: Axes | None = None, index: str = "ndvi") -> Figure:
         """The plot's series (clear and cloudy points), its peer band and its windows."""
