@@ -146,6 +146,8 @@ def write_evidence_packs(
     consecutive rows."""
     chunks = [list(c) for c in np.array_split(np.asarray(rows, dtype=int), max(workers, 1))]
     chunks = [[int(r) for r in c] for c in chunks if len(c)]
+    for name in ("series", "items", "used"):  # read once here, shared by the forked workers
+        getattr(run, name, None)
     _FORKED.update(run=run, path_of=path_of, context=context, render=render)
     try:
         if workers <= 1 or len(rows) < 2 * workers or "fork" not in mp.get_all_start_methods():

@@ -69,11 +69,14 @@ def draw_png(
     size: tuple[float, float] = SERIES_SIZE,
     dpi: int = 90,
     margins: dict[str, float] | None = None,
+    reuse_axes: bool = False,
 ) -> bytes:
     """PNG bytes of what ``draw(ax)`` puts on one Axes: fast, for reports and servers drawing
     many images. The figure is drawn with Agg directly (no pyplot), with fixed ``margins``
     (default :data:`SERIES_MARGINS`) instead of a layout engine, and kept per thread (cleared
-    after each image) rather than made anew."""
+    after each image) rather than made anew. ``reuse_axes``: keep the Axes and its ticks too,
+    removing only what was drawn — for draw functions that set every property they change
+    (:func:`draw_series`); the image is the same as on a new Axes."""
     fig = getattr(_REUSED, "figure", None)
     if fig is None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -85,13 +88,34 @@ def draw_png(
         _REUSED.figure = fig
     fig.set_size_inches(size)
     fig.subplots_adjust(**(margins or SERIES_MARGINS))
+    kept = fig.axes[0] if reuse_axes and len(fig.axes) == 1 else None
+    if kept is None:
+        fig.clear()
+        fig.subplots_adjust(**(margins or SERIES_MARGINS))
+    done = False
     try:
-        draw(fig.add_subplot())
+        draw(kept or fig.add_subplot())
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
+        done = True
         return buf.getvalue()
     finally:
-        fig.clear()
+        if done and reuse_axes and len(fig.axes) == 1:
+            _empty_axes(fig.axes[0])
+        else:
+            fig.clear()
+
+
+def _empty_axes(ax: Axes) -> None:
+    """Remove what was drawn on ``ax`` (lines, patches, collections, texts, images, legend,
+    title) and let its limits follow the next data again; ticks and labels stay."""
+    for artist in [*ax.lines, *ax.patches, *ax.collections, *ax.texts, *ax.images]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.set_title("")
+    ax.relim()
+    ax.set_autoscale_on(True)
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:

@@ -210,7 +210,7 @@ class Run:
         one reused Agg figure, fixed margins): what the evidence packs and the review app show."""
         from pipeline.results.charts import draw_png
 
-        return draw_png(lambda ax: self.plot(plot, ax=ax, index=index), dpi=dpi)
+        return draw_png(lambda ax: self.plot(plot, ax=ax, index=index), dpi=dpi, reuse_axes=True)
 
     def chips(self, plot: str | int, **options: Any) -> list[Chip]:
         """Image chips of the plot read from the run's imagery (configured source and cache):

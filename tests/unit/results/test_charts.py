@@ -60,5 +60,7 @@ def test_draw_png__reused_figure_leaves_nothing_behind():
     figures = plt.get_fignums()
     first, other, again = (draw_png(series(i), dpi=50) for i in (3, 7, 3))
     assert first == again and first != other
+    kept = [draw_png(series(i), dpi=50, reuse_axes=True) for i in (7, 3, 7)]
+    assert kept == [other, first, other]  # the same images on a kept Axes
     assert Image.open(io.BytesIO(first)).size == (SERIES_SIZE[0] * 50, SERIES_SIZE[1] * 50)
     assert plt.get_fignums() == figures  # no pyplot figure left open
