@@ -76,5 +76,5 @@ run.trace(row)
 # %%
 run.plot_row(row)[["n_clear_obs", "n_baseline_obs", "n_prep_obs", "baseline_winter_ndvi",
                    "prep_ndvi_drop", "prep_bsi_rise", "planted_share", "data_share",
-                   "winter_ndvi_last", "winter_gap_peers", "years_observed", "loss_drop",
+                   "winter_index_last", "winter_gap_peers", "years_observed", "loss_drop",
                    "loss_date"]]  # fmt: skip

@@ -363,18 +363,76 @@ class Evidence(_Frozen):
     min_data_share: float = Field(0.5, gt=0, le=1)
     planted_share_none: float = Field(0.15, ge=0, le=1)
     planted_share_full: float = Field(0.7, ge=0, le=1)
-    forest_winter_ndvi: float = Field(0.68, gt=0, le=1)
+    reference_pixels: int = Field(
+        800, ge=0, description="pixels sampled outside the plots of each tile as references"
+    )
+    reference_stable_share: float = Field(
+        0.75, gt=0, le=1, description="share of the most stable sampled pixels kept as references"
+    )
+    forest_index: float = Field(
+        0.7,
+        description="baseline dry-season forest-likeness (0 = open land, 1 = forest references)"
+        " from which a plot was already forest",
+    )
+    establish_rise: float = Field(
+        0.25,
+        gt=0,
+        description="rise of the dry-season forest-likeness above its own baseline that shows"
+        " establishment (planting without site preparation, e.g. on bare land)",
+    )
+    min_reference_contrast: float = Field(
+        0.05,
+        gt=0,
+        description="absolute NDVI: below this forest and open-land references cannot be told"
+        " apart (noise), and the fallback levels are used",
+    )
+    min_change_scale: float = Field(
+        0.2,
+        gt=0,
+        description="absolute NDVI: the least unit of changes (establishment, survival, loss),"
+        " so that where forest and open land are hardly apart noise is not read as change",
+    )
+    fallback_forest_ndvi: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="absolute dry-season forest NDVI, used only where the imagery gives no"
+        " reference pixels (per-plot series sources)",
+    )
+    fallback_open_ndvi: float = Field(
+        0.45, ge=-1, le=1, description="absolute open-land level, with fallback_forest_ndvi"
+    )
     min_judge_area_mu: float = Field(1.0, ge=0)
     survival_min_years: int = Field(2, ge=1)
     min_winter_obs: int = Field(
-        2, ge=1, description="clear observations a dry season needs to judge survival"
+        3, ge=1, description="clear observations a dry season needs to give a level"
     )
-    survival_gap: float = Field(0.07, gt=0)
+    survival_gap: float = Field(
+        0.15, gt=0, description="forest-likeness gain below the peers' that means low survival"
+    )
+    peer_baseline_band: float = Field(
+        0.3, gt=0, description="peers start within this forest-likeness of the plot's baseline"
+    )
     min_peers: int = Field(3, ge=1)
-    loss_drop: float = Field(0.15, gt=0)
-    loss_min_obs: int = Field(2, ge=1)
-    loss_before_days: int = Field(240, gt=0)
+    loss_drop: float = Field(
+        0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
+    )
+    loss_min_obs: int = Field(3, ge=1)
+    loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
     loss_after_days: int = Field(120, gt=0)
+    model: Path | None = Field(
+        None,
+        description="a model folder written by `tushu train` (models/<name>); none: rules only",
+    )
+    model_policy: Literal["report", "add"] = Field(
+        "report",
+        description="report: the model's p_<REASON> columns beside the rules' verdict; add: a"
+        " reason the rules did not give is added where its probability >= model_add_threshold",
+    )
+    model_add_threshold: float = Field(0.8, gt=0, le=1)
+    loss_z: float = Field(
+        4.0, gt=0, description="break statistic (moving-sum of residuals / history noise) gate"
+    )
 
 
 class PrepSettings(_Subset):
@@ -385,6 +443,13 @@ class PrepSettings(_Subset):
     prep_end_month: int
     prep_ndvi_drop: float
     prep_bsi_rise: float
+    winter_months: tuple[int, ...]
+    establish_rise: float
+    min_change_scale: float
+    reference_pixels: int
+    reference_stable_share: float
+    fallback_forest_ndvi: float
+    fallback_open_ndvi: float
 
 
 class SeriesPrepSettings(PrepSettings):

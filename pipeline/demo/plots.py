@@ -23,6 +23,8 @@ from pipeline.errors import TushuError
 
 #: Species name -> years to reach full cover, and its share among plantings.
 SPECIES = {"杉木": (4.0, 0.4), "马尾松": (5.0, 0.25), "桉树": (2.5, 0.2), "木荷": (4.0, 0.15)}
+#: The same for the north (evergreen conifers, slower growth).
+SPECIES_NORTH = {"油松": (5.0, 0.45), "侧柏": (5.5, 0.3), "樟子松": (4.5, 0.25)}
 PLANTED_SCENARIOS = (
     "LOW_SURVIVAL", "PARTIAL_PLANTING", "VEGETATION_LOSS", "INSUFFICIENT_DATA",
 )  # fmt: skip
@@ -36,7 +38,7 @@ class Plot:
     land: shapely.Geometry | None  # valid footprint (UTM); PARTIAL: the whole plot
     geom: shapely.Geometry | None = None  # as reported (may be invalid or None)
     planted_part: shapely.Geometry | None = None  # PARTIAL: prepared and planted part
-    base: str = "shrub"  # land before planting: shrub | forest | crop
+    base: str = "shrub"  # land before planting: forest or one of presets.LAND_CLASSES
     planted: bool = True
     design: bool = False
     closure: bool = False
@@ -69,14 +71,15 @@ def _draw_planting(rng: np.random.Generator, plot: Plot) -> None:
     """Planting and site-preparation dates and growth parameters of a plot."""
     plot.plant = dt.date(plot.year, 1, 1) + dt.timedelta(days=int(rng.integers(0, 120)))
     plot.prep = plot.plant - dt.timedelta(days=int(rng.integers(0, 61)))
-    years = SPECIES[plot.species][0]
+    years = {**SPECIES, **SPECIES_NORTH}[plot.species][0]
     plot.grow_days = years * 365.25 * rng.uniform(0.85, 1.15)
     plot.fmax = min(0.92, 0.85 * rng.uniform(0.85, 1.15))
 
 
-def _draw_species(rng: np.random.Generator) -> str:
-    names = list(SPECIES)
-    p = np.array([SPECIES[n][1] for n in names])
+def _draw_species(rng: np.random.Generator, climate: str = "south") -> str:
+    table = SPECIES_NORTH if climate == "north" else SPECIES
+    names = list(table)
+    p = np.array([table[n][1] for n in names])
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
@@ -93,7 +96,7 @@ def plan_plots(spec: WorldSpec, rng: np.random.Generator) -> list[Plot]:
     for scenario, n in spec.counts:
         offset = int(rng.integers(len(years)))  # years alternate: about half each
         for k in range(n):
-            p = Plot(scenario, None, species=_draw_species(rng))
+            p = Plot(scenario, None, species=_draw_species(rng, spec.climate))
             slot = k // 2 if scenario in PAIRED_SCENARIOS else k
             p.year = years[(slot + offset) % len(years)]
             if scenario in ("LOW_SURVIVAL", "INSUFFICIENT_DATA"):
@@ -122,8 +125,18 @@ def plan_plots(spec: WorldSpec, rng: np.random.Generator) -> list[Plot]:
                 window = {y: (a, b) for y, a, b in spec.loss_windows}[p.year]
                 a, b = (dt.date.fromisoformat(s) for s in window)
                 p.loss = a + dt.timedelta(days=int(rng.integers(0, (b - a).days + 1)))
+            if p.base == "shrub":
+                p.base = draw_land(rng, spec.land_mix)
             plots.append(p)
     return plots
+
+
+def draw_land(rng: np.random.Generator, mix: tuple[tuple[str, float], ...]) -> str:
+    """A starting land class from the world's mix (no draw when the mix has one class)."""
+    if len(mix) == 1:
+        return mix[0][0]
+    w = np.array([m[1] for m in mix], dtype=float)
+    return mix[int(rng.choice(len(mix), p=w / w.sum()))][0]
 
 
 def _shape_maker(rng: np.random.Generator, kind: str):

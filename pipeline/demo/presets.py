@@ -19,6 +19,12 @@ SCENARIOS = (GENUINE,) + REASON_CODES
 PAIRED_SCENARIOS = ("DUPLICATE_ID", "OVERLAP")
 
 MU_M2 = 2000.0 / 3.0  # 1 亩 in m²
+#: Starting land classes a planted plot may lie on (the ``land_mix`` axis of a world):
+#: shrub/grass hills (灌草地), bare hills (荒山荒地 / 裸地), grassland, sparse forest (疏林地,
+#: planted in the gaps: 补植) and sloping cropland returned to forest (退耕还林).
+LAND_CLASSES = ("shrub", "bare", "grass", "sparse", "crop")
+#: Climates: the humid evergreen south; the north with deciduous forest and snowy winters.
+CLIMATES = ("south", "north")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,9 @@ class WorldSpec:
     shadow_offset_m: tuple[float, float]  # range of cloud-shadow displacement
     pixel_m: int = 10
     sub: int = 5  # fine sub-cells per pixel side
+    land_mix: tuple[tuple[str, float], ...] = (("shrub", 1.0),)  # starting land, weights
+    climate: str = "south"  # phenology, snow and cloud calendar (CLIMATES)
+    cloud_scale: float = 1.0  # multiplies the monthly probability of a cloudy date
 
     def __post_init__(self) -> None:
         if self.width_m % (2 * self.pixel_m) or self.height_m % (2 * self.pixel_m):
@@ -61,6 +70,11 @@ class WorldSpec:
                 f"preset {self.name!r}: width_m and height_m must be multiples of "
                 f"{2 * self.pixel_m} m so that the 20 m bands tile the area"
             )
+        if self.climate not in CLIMATES:
+            raise ConfigError(f"preset {self.name!r}: climate must be one of {CLIMATES}")
+        for land, weight in self.land_mix:
+            if land not in LAND_CLASSES or weight < 0:
+                raise ConfigError(f"preset {self.name!r}: land_mix takes {LAND_CLASSES} weights")
         for scenario, n in self.counts:
             if scenario not in SCENARIOS:
                 raise ConfigError(f"preset {self.name!r}: unknown scenario {scenario!r}")
@@ -186,6 +200,73 @@ PRESETS: dict[str, WorldSpec] = {
         shadow_offset_m=(40.0, 120.0),
     ),
 }
+
+
+def _variant(name: str, land_mix, climate: str = "south", cloud_scale: float = 1.0, **kw):
+    """A 2.4 × 1.8 km world with ~60 plots, 2020–2024, plantings of 2022 and 2023, varied in
+    starting land, climate and cloudiness (the multi-world evaluation's worlds)."""
+    base = dict(
+        name=name,
+        width_m=2400,
+        height_m=1800,
+        x0=562000.0,
+        y_top=2936000.0,
+        start="2020-01-01",
+        end="2024-12-31",
+        step_days=10,
+        planting_years=(2022, 2023),
+        counts=(
+            ("GENUINE", 30),
+            ("PRE_EXISTING_FOREST", 4),
+            ("NO_PLANTING_EVIDENCE", 5),
+            ("LOW_SURVIVAL", 4),
+            ("PARTIAL_PLANTING", 4),
+            ("VEGETATION_LOSS", 4),
+            ("INSUFFICIENT_DATA", 1),
+            ("AREA_MISMATCH", 1),
+            ("RESTRICTED_LAND", 1),
+        ),
+        n_design=2,
+        n_closure=2,
+        n_holes=1,
+        n_multi=1,
+        n_prior_other=3,
+        plot_mu=(5.0, 30.0),
+        loss_windows=((2022, "2023-05-01", "2024-06-30"), (2023, "2024-01-01", "2024-07-31")),
+        river_y_frac=0.85,
+        valley_scale_m=500.0,
+        relief_m=400.0,
+        forest_share=0.35,
+        crop_half_width_m=150.0,
+        river_half_width_m=8.0,
+        reservoir_m=(0.0, 0.0),
+        village_m=(120.0, 90.0),
+        trap_radius_m=100.0,
+        shadow_offset_m=(40.0, 160.0),
+        land_mix=tuple(land_mix),
+        climate=climate,
+        cloud_scale=cloud_scale,
+    )
+    return WorldSpec(**(base | kw))
+
+
+#: Worlds that differ in starting land and climate (not only in seed).
+VARIANTS: dict[str, WorldSpec] = {
+    spec.name: spec
+    for spec in (
+        _variant("south-shrub", (("shrub", 1.0),)),
+        _variant("south-bare", (("bare", 0.7), ("shrub", 0.3))),
+        _variant(
+            "south-mixed",
+            (("shrub", 0.3), ("bare", 0.25), ("grass", 0.2), ("sparse", 0.15), ("crop", 0.1)),
+        ),  # fmt: skip
+        _variant("south-cloudy", (("bare", 0.5), ("grass", 0.5)), cloud_scale=1.25),
+        _variant("north-bare", (("bare", 0.6), ("grass", 0.4)), "north"),
+        _variant("north-mixed", (("shrub", 0.4), ("bare", 0.3), ("crop", 0.3)), "north"),
+        _variant("north-sparse", (("sparse", 0.5), ("grass", 0.5)), "north", 0.8),
+    )
+}
+PRESETS.update(VARIANTS)
 
 
 def get_spec(preset: str) -> WorldSpec:

@@ -36,6 +36,7 @@ TRUTH_COLUMNS = [
     "planted_share",
     "planting_date",
     "loss_date",
+    "land",
 ]
 REMARKS = ("穴状整地", "块状整地", "补植", "已抚育")
 FIXED_DATE = "2025-01-01T00:00:00.000Z"  # gpkg_contents.last_change, for byte-identical files
@@ -101,6 +102,7 @@ def build_plot_tables(
                 "planted_share": round(p.share, 4),
                 "planting_date": p.plant.isoformat() if p.plant else "",
                 "loss_date": p.loss.isoformat() if p.loss else "",
+                "land": p.base,
             }
         )
     table = pd.DataFrame(recs, columns=PLOT_COLUMNS)

@@ -4,7 +4,7 @@ noise, partial swaths and an imperfect scene classification (SCL)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -20,6 +20,12 @@ CLOUD_SCL_ALPHA = 0.4  # SCL flags cloud only above this opacity
 TRAP_MARGIN, TRAP_RAMP = 40.0, 30.0  # m of opaque cloud beyond the trap, then soft edge
 #: Probability that a date is mostly cloudy, by month (humid south China).
 P_CLOUDY = (0.35, 0.45, 0.65, 0.75, 0.75, 0.72, 0.45, 0.5, 0.4, 0.25, 0.25, 0.3)
+#: The same for the north: dry clear winters, a cloudy summer monsoon.
+P_CLOUDY_NORTH = (0.2, 0.2, 0.25, 0.3, 0.35, 0.45, 0.6, 0.55, 0.4, 0.25, 0.2, 0.2)
+#: North: probability of a snow-covered date by month, and the range of its snow share.
+P_SNOW = {11: 0.2, 12: 0.55, 1: 0.65, 2: 0.55, 3: 0.25}
+SNOW_SHARE = (0.4, 1.0)
+SCL_SNOW_SHARE = 0.5  # SCL flags snow (11) above this share of a pixel
 CLOUD_TILT = np.array([0.04, 0.02, 0.0, 0.0, -0.04, -0.10], dtype=np.float32)
 CIRRUS_SPEC = np.array([0.13, 0.12, 0.11, 0.11, 0.09, 0.06], dtype=np.float32)[:, None, None]
 
@@ -42,6 +48,7 @@ class DateParams:
     cirrus: float  # max cirrus opacity (0 = none)
     swath: tuple[float, float] | None  # (edge angle rad, covered share) or None
     commission: bool  # bright built-up flagged as cloud
+    snow: float = 0.0  # share of open ground under snow (north)
 
 
 def draw_date_params(
@@ -52,11 +59,14 @@ def draw_date_params(
     shadow_m: tuple[float, float],
     pixel: float,
     rng: np.random.Generator,
+    climate: str = "south",
+    cloud_scale: float = 1.0,
 ) -> list[DateParams]:
     """Per-date atmosphere drawn from the seasonal distribution; dims (dates,)."""
     out = []
+    p_cloudy = P_CLOUDY_NORTH if climate == "north" else P_CLOUDY
     for k, d in enumerate(dates):
-        if rng.random() < P_CLOUDY[d.month - 1]:
+        if rng.random() < p_cloudy[d.month - 1] * cloud_scale:
             cover = min(1.0, 0.55 + 0.5 * rng.beta(1.3, 1.0))
         else:
             cover = 0.0 if rng.random() < 0.3 else 0.55 * rng.beta(0.7, 2.5)
@@ -86,6 +96,8 @@ def draw_date_params(
                 commission=bool(rng.random() < 0.2),
             )
         )
+        if climate == "north" and rng.random() < P_SNOW.get(d.month, 0.0):
+            out[-1] = replace(out[-1], snow=float(rng.uniform(*SNOW_SHARE)))
     return out
 
 
@@ -110,6 +122,7 @@ class SceneContext:
     terrain: Terrain
     trap_alpha: np.ndarray  # trap cloud opacity when closed, dims (rows, cols)
     t_ref: float  # day number of the first acquisition
+    north: bool = False  # northern phenology (deciduous forest, brown winters)
 
 
 @dataclass
@@ -149,8 +162,8 @@ def render_scene(ctx: SceneContext, p: DateParams, rng: np.random.Generator) -> 
     shape = ctx.grid.shape
     day = float((p.date - dt.date(1970, 1, 1)).days)
     doy = float(p.date.timetuple().tm_yday)
-    refl = compute_unit_reflectance(ctx.units, day, doy, ctx.t_ref).astype(np.float32)
-    surf = np.asarray(ctx.mixing @ refl).T.reshape(6, *shape)
+    refl, snowy = compute_unit_reflectance(ctx.units, day, doy, ctx.t_ref, ctx.north, p.snow)
+    surf = np.asarray(ctx.mixing @ refl.astype(np.float32)).T.reshape(6, *shape)
     illum = compute_illumination(ctx.terrain, p.zenith, p.azimuth)
     surf *= ctx.texture * illum
     alpha = _cloud_alpha(p, shape, rng)
@@ -167,6 +180,9 @@ def render_scene(ctx: SceneContext, p: DateParams, rng: np.random.Generator) -> 
     out = (1 - alpha) * surf + alpha * cloud
     out += rng.standard_normal(out.shape, dtype=np.float32) * NOISE_SD
     scl = _classify(out, surf, alpha, shadow, cirrus, illum, p, rng)
+    if p.snow > 0:
+        snow_px = np.asarray(ctx.mixing @ snowy.astype(np.float32)).reshape(shape)
+        scl[(alpha < CLOUD_SCL_ALPHA) & (snow_px > SCL_SNOW_SHARE)] = 11
     valid, edge = _swath_mask(p, shape)
     return _pack(out, scl, valid, edge)
 

@@ -13,6 +13,7 @@ from pipeline.config import (
     PlotSource,
     Settings,
 )
+from pipeline.demo.presets import get_spec
 
 DEMO_PERIODS = {
     "default": (date(2021, 1, 1), date(2024, 12, 31)),
@@ -26,7 +27,10 @@ def demo_settings(world_dir: Path, output_dir: Path, preset: str = "default") ->
     Paths are kept as given (absolute paths make a config valid from any folder).
     """
     world_dir = Path(world_dir)
-    start, end = DEMO_PERIODS.get(preset, DEMO_PERIODS["default"])
+    start, end = DEMO_PERIODS.get(preset, (None, None))
+    if start is None:
+        spec = get_spec(preset)
+        start, end = date.fromisoformat(spec.start), date.fromisoformat(spec.end)
     return Settings(
         output_dir=Path(output_dir),
         plots=PlotSource(path=world_dir / "plots.gpkg", layer="plots", columns=ColumnMap()),

@@ -26,6 +26,13 @@ ENDMEMBERS = np.array(
     dtype=np.float32,
 )
 
+#: Leafless deciduous crowns (branches, stems and their shadow over litter), north only.
+BARK = np.array([0.035, 0.045, 0.05, 0.16, 0.15, 0.09], dtype=np.float32)
+BARE_CROWN = len(COMPONENTS)  # its cover column (north only)
+
+#: Snow reflectance (0–1), dims (bands,): bright in the visible and NIR, dark in the SWIR.
+SNOW = np.array([0.85, 0.84, 0.82, 0.76, 0.12, 0.08], dtype=np.float64)
+
 # land-unit kinds (background classes use the same codes)
 FOREST, SHRUB, CROPLAND, WATERBODY, BUILTUP = range(5)
 
@@ -64,7 +71,7 @@ _CROP_KEYS = np.array(
 UNIT_DEFAULTS: dict[str, float] = {
     "kind": SHRUB, "tree0": 0.2, "soil0": 0.08, "rate": 0.0, "phase": 0.0, "bright": 1.0,
     "prep": np.inf, "plant": np.inf, "grow": 1460.0, "fmax": 0.85, "herb_cap": 0.65,
-    "loss": np.inf,
+    "loss": np.inf, "decid": 0.0, "resid": 0.03,
 }  # fmt: skip
 
 
@@ -86,6 +93,8 @@ class UnitTable:
     fmax: np.ndarray  # final planted tree cover
     herb_cap: np.ndarray  # herb share of the ground kept by tending
     loss: np.ndarray  # date the planting was cleared again
+    decid: np.ndarray  # 1 = the natural tree cover sheds its leaves in winter (north)
+    resid: np.ndarray  # tree cover left standing by site preparation (sparse forest: more)
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -108,9 +117,17 @@ class UnitTable:
         )
 
 
-def compute_greenness(doy: np.ndarray) -> np.ndarray:
-    """Green share of herbaceous cover: ≈0.33 in late Jan, ≈0.97 in late Jul; dims as doy."""
+def compute_greenness(doy: np.ndarray, north: bool = False) -> np.ndarray:
+    """Green share of herbaceous cover: south ≈0.33 in late Jan, ≈0.97 in late Jul; north
+    ≈0.02 (all brown) from December to March, ≈0.95 in summer; dims as doy."""
+    if north:
+        return np.clip(0.5 - 0.6 * np.cos(2 * np.pi * (doy - 20.0) / 365.25), 0.02, 0.95)
     return 0.65 - 0.32 * np.cos(2 * np.pi * (doy - 25.0) / 365.25)
+
+
+def compute_leaf_on(doy: np.ndarray) -> np.ndarray:
+    """Leaf-on share of deciduous canopy (north): 0 from November to mid-April; dims as doy."""
+    return np.clip(0.45 - 0.8 * np.cos(2 * np.pi * (doy - 20.0) / 365.25), 0.0, 1.0)
 
 
 def _split_herb(cover: np.ndarray, herb: np.ndarray, green: np.ndarray) -> None:
@@ -118,12 +135,14 @@ def _split_herb(cover: np.ndarray, herb: np.ndarray, green: np.ndarray) -> None:
     cover[:, HERB_B] = herb * (1.0 - green)
 
 
-def compute_cover(units: UnitTable, day: float, doy: float, t_ref: float) -> np.ndarray:
+def compute_cover(
+    units: UnitTable, day: float, doy: float, t_ref: float, north: bool = False
+) -> np.ndarray:
     """Cover fractions of every unit on one date, dims (units, components)."""
     n = len(units)
     d = doy + units.phase
-    green = compute_greenness(d)
-    cover = np.zeros((n, len(COMPONENTS)))
+    green = compute_greenness(d, north)
+    cover = np.zeros((n, len(COMPONENTS) + north))  # north: + leafless crowns (BARK)
     kind = units.kind
     # natural vegetation (forest, shrub/grass): trees + herbs + a little soil
     years = max(day - t_ref, 0.0) / 365.25
@@ -132,11 +151,16 @@ def compute_cover(units: UnitTable, day: float, doy: float, t_ref: float) -> np.
     cover[:, TREE] = tree
     cover[:, SOIL] = soil
     _split_herb(cover, 1.0 - tree - soil, green)
+    if north:  # leafless deciduous crowns look like brown litter
+        bare_crown = tree * units.decid * (1.0 - compute_leaf_on(d))
+        cover[:, TREE] -= bare_crown
+        cover[:, BARE_CROWN] = bare_crown
     # cropland: interpolated rice calendar
     crop = kind == CROPLAND
     if crop.any():
         dc = np.mod(d[crop], 365.0)
-        cover[crop] = np.stack(
+        cover[crop] = 0.0
+        cover[crop, :7] = np.stack(
             [np.interp(dc, _CROP_KEYS[:, 0], _CROP_KEYS[:, j + 1]) for j in range(7)], 1
         )
     water = kind == WATERBODY
@@ -163,10 +187,10 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
     u = {f.name: getattr(units, f.name)[sel] for f in fields(units)}
     since = day - u["plant"]
     tree = u["fmax"] * np.clip(since / u["grow"], 0.0, 1.0) ** 1.5
-    tree = np.maximum(tree, RESIDUAL_TREE)
+    tree = np.maximum(tree, u["resid"])
     regrow = 1.0 - np.exp(-np.clip(since, 0.0, None) / HERB_TAU)
     herb = HERB_AFTER_PREP + (u["herb_cap"] - HERB_AFTER_PREP) * regrow
-    planted = np.zeros((sel.size, len(COMPONENTS)))
+    planted = np.zeros((sel.size, cover.shape[1]))
     planted[:, TREE] = tree
     planted[:, SOIL] = (1 - tree) * (1 - herb)
     _split_herb(planted, (1 - tree) * herb, green[sel])
@@ -176,7 +200,7 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
     if lost.size:
         since_loss = day - u["loss"][lost]
         herb_l = 0.08 + 0.52 * (1 - np.exp(-since_loss / LOSS_HERB_TAU))
-        cleared = np.zeros((lost.size, len(COMPONENTS)))
+        cleared = np.zeros((lost.size, cover.shape[1]))
         cleared[:, TREE] = 0.02
         cleared[:, SOIL] = 0.98 * (1 - herb_l)
         _split_herb(cleared, 0.98 * herb_l, green[sel][lost])
@@ -185,7 +209,20 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
     cover[sel] = mixed
 
 
-def compute_unit_reflectance(units: UnitTable, day: float, doy: float, t_ref: float) -> np.ndarray:
-    """Reflectance (0–1) of every unit on one date, dims (units, bands)."""
-    cover = compute_cover(units, day, doy, t_ref)
-    return (cover @ ENDMEMBERS.astype(np.float64)) * units.bright[:, None]
+def compute_unit_reflectance(
+    units: UnitTable, day: float, doy: float, t_ref: float, north: bool = False, snow: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reflectance (0–1) of every unit on one date, dims (units, bands), and the snow-covered
+    share of each unit, dims (units,): snow (share ``snow`` of the date) lies on the ground
+    between crowns, not on evergreen crowns or water."""
+    cover = compute_cover(units, day, doy, t_ref, north)
+    ends = np.vstack([ENDMEMBERS, BARK]) if north else ENDMEMBERS
+    refl = cover @ ends.astype(np.float64)
+    snowy = np.zeros(len(units))
+    if snow > 0:
+        crowns = cover[:, TREE : TREE + 1] * ENDMEMBERS[TREE].astype(np.float64)
+        ground = np.where(units.kind == WATERBODY, 0.0, 1.0 - cover[:, TREE])
+        snowy = snow * ground
+        refl = crowns + (1 - snow * (units.kind != WATERBODY))[:, None] * (refl - crowns)
+        refl += snowy[:, None] * SNOW
+    return refl * units.bright[:, None], snowy

@@ -10,10 +10,19 @@ from scipy import sparse
 
 from pipeline.demo.grid import Grid
 from pipeline.demo.landscape import Background
-from pipeline.demo.plots import SPECIES, Plot, Prior
+from pipeline.demo.plots import SPECIES, Plot, Prior, draw_land
+from pipeline.demo.presets import WorldSpec
 from pipeline.demo.spectra import CROPLAND, FOREST, SHRUB, UNIT_DEFAULTS, UnitTable
 
 CLOSURE_RATE = 0.03  # shrub cover gained per year under hill closure (以封代造)
+#: Starting land other than shrub: tree0 range, soil0 range (the rest is herbaceous).
+NATURAL_LAND = {
+    "bare": (0.0, 0.04, 0.75, 0.9),  # 荒山荒地 / 裸地: thin grass on bare ground
+    "grass": (0.0, 0.03, 0.05, 0.12),
+    "sparse": (0.3, 0.45, 0.04, 0.1),  # 疏林地: site preparation spares the standing trees
+}
+#: Herb share of the ground kept by tending after planting, per starting land.
+HERB_CAP = {"bare": (0.15, 0.3)}
 
 
 def to_day(d: dt.date | None) -> float:
@@ -26,6 +35,16 @@ def _natural_unit(rng: np.random.Generator, base: str, closure: bool = False) ->
         return {"kind": FOREST, "tree0": rng.uniform(0.86, 0.94), "soil0": rng.uniform(0.01, 0.03)}
     if base == "crop":
         return {"kind": CROPLAND, "tree0": 0.0, "soil0": 0.0}
+    if base in NATURAL_LAND:
+        lo_t, hi_t, lo_s, hi_s = NATURAL_LAND[base]
+        tree0 = rng.uniform(lo_t, hi_t)
+        return {
+            "kind": SHRUB,
+            "tree0": tree0,
+            "soil0": rng.uniform(lo_s, hi_s),
+            "rate": CLOSURE_RATE if closure else 0.0,
+            "resid": max(0.03, 0.9 * tree0) if base == "sparse" else 0.03,
+        }
     return {
         "kind": SHRUB,
         "tree0": rng.uniform(0.15, 0.25),
@@ -43,7 +62,7 @@ def _plot_unit(rng: np.random.Generator, plot: Plot) -> dict:
             "plant": to_day(plot.plant),
             "grow": plot.grow_days,
             "fmax": plot.fmax,
-            "herb_cap": rng.uniform(0.55, 0.68),
+            "herb_cap": rng.uniform(*HERB_CAP.get(plot.base, (0.55, 0.68))),
             "loss": to_day(plot.loss),
         }
     return unit
@@ -114,3 +133,26 @@ def build_mixing(grid: Grid, label: np.ndarray, n_units: int) -> sparse.csr_matr
     return sparse.csr_matrix(
         (weights, (pix.ravel(), label.ravel())), shape=(grid.rows * grid.cols, n_units)
     )
+
+
+def shape_land(spec: WorldSpec, bg: Background, units: UnitTable, seed: int) -> None:
+    """Apply the world's land mix and climate to the units (in place; nothing for a
+    southern shrub-hill world, so the classic presets stay byte-identical).
+
+    Background shrub/grass patches take the starting land classes of the mix (from their own
+    random stream); in the north all natural tree cover is deciduous."""
+    if spec.climate == "north":
+        units.decid[:] = np.isin(units.kind, (FOREST, SHRUB)).astype(float)
+    if spec.land_mix == (("shrub", 1.0),):
+        return
+    rng = np.random.default_rng([int(seed), 20250101, 11])
+    n_bg = len(bg.units)
+    hills = np.flatnonzero((bg.units.kind == SHRUB) & (bg.units.tree0 > 0.1))
+    natural = {k: v for k, v in NATURAL_LAND.items()}
+    for i in hills:
+        land = draw_land(rng, spec.land_mix)
+        if land in natural:
+            lo_t, hi_t, lo_s, hi_s = natural[land]
+            units.tree0[i] = rng.uniform(lo_t, hi_t)
+            units.soil0[i] = rng.uniform(lo_s, hi_s)
+    assert n_bg <= len(units)

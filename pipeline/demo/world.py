@@ -34,7 +34,7 @@ from pipeline.demo.scenes import (
     render_scene,
 )
 from pipeline.demo.terrain import compute_sun_angles
-from pipeline.demo.units import build_mixing, build_units, to_day
+from pipeline.demo.units import build_mixing, build_units, shape_land, to_day
 from pipeline.errors import TushuError
 
 PLACEMENT_ATTEMPTS = 8
@@ -140,13 +140,22 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
     first = spec.planting_years[0]
     trap_window = (dt.date(first - 1, 10, 1), dt.date(first, 12, 31))
     params = draw_date_params(
-        dates, zenith, azimuth, trap_window, spec.shadow_offset_m, grid.pixel, rng_dates
+        dates,
+        zenith,
+        azimuth,
+        trap_window,
+        spec.shadow_offset_m,
+        grid.pixel,
+        rng_dates,
+        spec.climate,
+        spec.cloud_scale,
     )
     bg = build_background(spec, grid, rng_land)
     plots, priors = _place_all(
         spec, grid, bg, make_trap_zone(bg.trap, params, grid.pixel), streams[2]
     )
     units, label = build_units(grid, bg, plots, priors, rng_units)
+    shape_land(spec, bg, units, seed)
     ctx = SceneContext(
         grid=grid,
         mixing=build_mixing(grid, label, len(units)),
@@ -155,6 +164,7 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         terrain=bg.terrain,
         trap_alpha=make_trap_alpha(grid, bg.trap),
         t_ref=to_day(dates[0]),
+        north=spec.climate == "north",
     )
     del label
     paths = WorldPaths(
@@ -182,6 +192,8 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         "skipped_dates": skipped,
         "cloud_trap_utm_wkt": bg.trap.wkt,
         "cloud_trap_window": [d.isoformat() for d in trap_window],
+        "climate": spec.climate,
+        "land_mix": dict(spec.land_mix),
         "crs_imagery": "EPSG:32650",
         "crs_vectors": "EPSG:4490",
     }

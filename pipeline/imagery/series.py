@@ -6,6 +6,7 @@ per-pixel accumulators (one value per plot–cell pair), whatever the number of 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,14 @@ import xarray as xr
 from pipeline.config import Imagery, PrepSettings
 from pipeline.imagery.indices import INDEX_NAMES, compute_indices
 from pipeline.imagery.masks import mask_clouds
+from pipeline.imagery.reference import (
+    REFERENCE_COLUMNS,
+    reference_levels,
+    sample_reference_cells,
+)
 from pipeline.imagery.zonal import CoverageWeights, zonal_means
+
+ESTABLISH_SLOTS = 3  # dry seasons 1, 2 and ≥ 3 after the planting year
 
 
 @dataclass
@@ -35,6 +43,8 @@ class PrepAccumulator:
     drop: np.ndarray  # (2, pairs): the two largest NDVI drops below the baseline
     rise: np.ndarray  # (2, pairs): the two largest BSI rises above the baseline
     prep_n: np.ndarray  # (pairs,) clear observations in the window with a baseline
+    dry_sum: np.ndarray  # (3, pairs): sums of dry-season NDVI minus the same-month baseline,
+    dry_n: np.ndarray  # (3, pairs)   1, 2 and ≥ 3 dry seasons after the planting year
 
     @classmethod
     def empty(cls, n: int) -> PrepAccumulator:
@@ -46,7 +56,18 @@ class PrepAccumulator:
             np.full((2, n), np.nan),
             np.full((2, n), np.nan),
             np.zeros(n, np.int32),
+            np.zeros((ESTABLISH_SLOTS, n)),
+            np.zeros((ESTABLISH_SLOTS, n)),
         )
+
+    def establish_rise(self) -> np.ndarray:
+        """Per pair: the largest mean rise of a dry season after the planting year above the
+        pair's own baseline for the same months (NDVI; NaN without one)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(self.dry_n >= 2, self.dry_sum / self.dry_n, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmax(mean, 0)
 
     @property
     def base_n(self) -> np.ndarray:
@@ -71,14 +92,18 @@ def prep_windows(years: np.ndarray, ev: PrepSettings) -> tuple[np.ndarray, np.nd
 
 
 def seasonal_expectation(sums: np.ndarray, counts: np.ndarray, month: int) -> np.ndarray:
-    """Baseline mean for calendar ``month`` (1–12) from monthly sums, pooling ±1 month.
+    """Baseline mean for calendar ``month`` (1–12) from monthly sums: the month's own mean,
+    else the mean of both neighbouring months when both have values (never one neighbour
+    alone: at a season's turn it would read the other season as the baseline).
 
-    ``sums``/``counts``: (12, n). NaN where none of the three months has a baseline value.
+    ``sums``/``counts``: (12, n). NaN where there is no such baseline.
     """
-    idx = [(month - 2) % 12, month - 1, month % 12]
-    total = counts[idx].sum(0)
+    prev, own, nxt = (month - 2) % 12, month - 1, month % 12
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, sums[idx].sum(0) / total, np.nan)
+        own_mean = sums[own] / counts[own]
+        both = (counts[prev] > 0) & (counts[nxt] > 0)
+        around = (sums[prev] + sums[nxt]) / (counts[prev] + counts[nxt])
+        return np.where(counts[own] > 0, own_mean, np.where(both, around, np.nan))
 
 
 def fold_top2(top: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -94,11 +119,14 @@ def update_prep(
     bsi: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
+    dry_months: tuple[int, ...] = (),
 ) -> None:
     """Fold one date's per-pair NDVI / BSI (NaN = not clear) into the accumulator.
 
     BSI is optional: a sensor without SWIR (GF-1/GF-6 WFV) gives NaN BSI and the test then
-    rests on NDVI alone.
+    rests on NDVI alone. In ``dry_months`` the NDVI also feeds the establishment sums: the
+    baseline (before the window) and the dry seasons after the planting year Y (the season
+    whose January is in Y+1, Y+2, ≥ Y+3).
     """
     m = int(str(day)[5:7]) - 1
     clear = np.isfinite(ndvi)
@@ -108,6 +136,16 @@ def update_prep(
     acc.month_n[m] += base
     acc.month_bsi[m] += np.where(base & has_bsi, bsi, 0.0)
     acc.month_bsi_n[m] += base & has_bsi
+    if m + 1 in dry_months:
+        label = int(str(day)[:4]) + (m + 1 >= 7)
+        planting = start.astype("datetime64[Y]").astype(int) + 1970 + 1  # start: Oct of Y-1
+        slot = label - planting
+        exp = seasonal_expectation(acc.month_ndvi, acc.month_n, m + 1)
+        use = clear & ~np.isnat(start) & (slot >= 1) & np.isfinite(exp)
+        cols = np.flatnonzero(use)
+        rows = np.minimum(slot[use], ESTABLISH_SLOTS) - 1
+        np.add.at(acc.dry_sum, (rows, cols), (ndvi - exp)[use])
+        np.add.at(acc.dry_n, (rows, cols), 1.0)
     window = clear & (day >= start) & (day < end)
     if not window.any():
         return
@@ -125,18 +163,30 @@ def robust_top(top: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 
 def planted_shares(
-    acc: PrepAccumulator, weights: CoverageWeights, ev: PrepSettings
+    acc: PrepAccumulator, weights: CoverageWeights, ev: PrepSettings, contrast: float = np.nan
 ) -> pd.DataFrame:
-    """Per plot: share of its (data-covered) area whose pixels show site preparation.
+    """Per plot: share of its (data-covered) area whose pixels show planting.
 
-    A pixel shows preparation when, in the prep window, NDVI falls ``prep_ndvi_drop`` below
-    its own baseline for the same time of year, or BSI rises ``prep_bsi_rise`` above it.
+    A pixel shows planting by site preparation — in the prep window NDVI falls
+    ``prep_ndvi_drop`` below its own baseline for the same time of year, or BSI rises
+    ``prep_bsi_rise`` above it — or by establishment: a later dry season's mean NDVI lies
+    ``establish_rise`` × ``contrast`` above its own baseline for the same months (``contrast``:
+    the dry-season NDVI gap between the forest and open-land references of the same imagery,
+    or the fallback levels' gap when there are none; at least ``min_change_scale``).
     """
-    has = (acc.base_n >= 2) & (acc.prep_n >= 1)
-    planted = has & (
-        (robust_top(acc.drop, acc.prep_n) >= ev.prep_ndvi_drop)
-        | (robust_top(acc.rise, acc.prep_n) >= ev.prep_bsi_rise)
-    )
+    if not np.isfinite(contrast):
+        contrast = ev.fallback_forest_ndvi - ev.fallback_open_ndvi
+    contrast = max(contrast, ev.min_change_scale)
+    has_prep = (acc.base_n >= 2) & (acc.prep_n >= 1)
+    est = acc.establish_rise()
+    has = has_prep | np.isfinite(est)
+    planted = (
+        has_prep
+        & (
+            (robust_top(acc.drop, acc.prep_n) >= ev.prep_ndvi_drop)
+            | (robust_top(acc.rise, acc.prep_n) >= ev.prep_bsi_rise)
+        )
+    ) | (est >= ev.establish_rise * contrast)
     w = weights.coverage
     n = weights.n_plots
     total = np.bincount(weights.plot, w, minlength=n)
@@ -170,6 +220,10 @@ def extract_series(
     start, end = prep_windows(years, ev)
     pair_start, pair_end = start[weights.plot], end[weights.plot]
     acc = PrepAccumulator.empty(len(weights.plot))
+    ref_cells = sample_reference_cells(
+        int(np.prod(weights.shape)), weights.cell, ev.reference_pixels
+    )
+    ref_ndvi, all_days = [], []
     frames = []
     n_time = raw.sizes["time"]
     for a in range(0, n_time, date_chunk):
@@ -183,11 +237,39 @@ def extract_series(
             arrays[name] = arr.reshape(len(days), -1)[:, weights.cell]
             mean, share = zonal_means(arr, weights)
             out[name] = mean.ravel().astype("float32")
-        out["clear_share"] = share.ravel().astype("float32")
+            if name == "ndvi":  # clear = NDVI observed (BSI / NDMI are empty without SWIR)
+                out["clear_share"] = share.ravel().astype("float32")
         frames.append(pd.DataFrame(out))
+        ref_ndvi.append(idx["ndvi"].values.reshape(len(days), -1)[:, ref_cells])
+        all_days.append(days)
         for t, day in enumerate(days):
-            update_prep(acc, day, arrays["ndvi"][t], arrays["bsi"][t], pair_start, pair_end)
+            update_prep(
+                acc,
+                day,
+                arrays["ndvi"][t],
+                arrays["bsi"][t],
+                pair_start,
+                pair_end,
+                ev.winter_months,
+            )
     series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    pixels = planted_shares(acc, weights, ev)
+    contrast = np.nan
+    if frames:
+        dates = pd.DatetimeIndex(np.concatenate(all_days))
+        refs = reference_levels(
+            np.concatenate(ref_ndvi), dates, ev.winter_months, ev.reference_stable_share
+        )
+        series = series.merge(refs.astype({"date": series["date"].dtype}), on="date", how="left")
+        contrast = dry_contrast(refs, ev.winter_months)
+    pixels = planted_shares(acc, weights, ev, contrast)
     pixels.insert(0, "row", rows)
     return series, pixels
+
+
+def dry_contrast(refs: pd.DataFrame, dry_months: tuple[int, ...]) -> float:
+    """Median dry-season gap between the forest and open-land references (NDVI; NaN if none)."""
+    if refs.empty or refs[list(REFERENCE_COLUMNS)].isna().all().any():
+        return float("nan")
+    dry = np.isin(pd.DatetimeIndex(refs["date"]).month, dry_months)
+    gap = (refs["ref_forest"] - refs["ref_open"])[dry]
+    return float(gap.median()) if gap.notna().any() else float("nan")

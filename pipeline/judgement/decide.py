@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 
 from pipeline.codes import join_reasons, status_of
 from pipeline.config import Evidence
-from pipeline.judgement.rules import Check, apply_rules
+from pipeline.judgement.rules import IMAGERY_RULES, Check, Rule, apply_rules
 
 NOT_JUDGED_ON_IMAGERY = {"TOO_SMALL"}
 """Desk reasons that keep a plot from the imagery judgement: only its geometry (and, checked in
@@ -23,7 +24,7 @@ NO_PLANTING = {"NO_PLANTING_EVIDENCE", "PRE_EXISTING_FOREST", "VEGETATION_LOSS"}
 
 
 def imagery_reasons(
-    plot: pd.Series, ev_row: pd.Series, ev: Evidence
+    plot: pd.Series, ev_row: pd.Series, ev: Evidence, rules: Sequence[Rule] = IMAGERY_RULES
 ) -> tuple[list[str] | None, list[Check]]:
     """Reason codes the imagery evidence of one plot supports (``None`` when not judged) and
     the rule trace behind them.
@@ -42,11 +43,15 @@ def imagery_reasons(
     if bool(plot.get("oversize", False)):  # above plots.max_area_km2: never loaded
         return ["INSUFFICIENT_DATA"], [Check("INSUFFICIENT_DATA", "oversize", 1.0, ">=", 1.0,
                                              held=True, fired=True)]  # fmt: skip
-    return apply_rules(plot, ev_row, ev)
+    return apply_rules(plot, ev_row, ev, rules)
 
 
 def flag_plots(
-    plots: pd.DataFrame, desk: pd.DataFrame, evidence: pd.DataFrame, ev: Evidence
+    plots: pd.DataFrame,
+    desk: pd.DataFrame,
+    evidence: pd.DataFrame,
+    ev: Evidence,
+    rules: Sequence[Rule] = IMAGERY_RULES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Combine desk findings and imagery evidence into ``reasons``, ``status`` and areas, and
     the rule trace (one row per comparison read: row, code, metric, value, op, threshold,
@@ -64,7 +69,9 @@ def flag_plots(
         desk_r = list(desk["desk_reasons"].iloc[i])
         ev_row = evidence.iloc[i]
         img_r, checks = (
-            (None, []) if NOT_JUDGED_ON_IMAGERY & set(desk_r) else imagery_reasons(plot, ev_row, ev)
+            (None, [])
+            if NOT_JUDGED_ON_IMAGERY & set(desk_r)
+            else imagery_reasons(plot, ev_row, ev, rules)
         )
         trace += [{"row": rows[i], **asdict(c)} for c in checks]
         codes = desk_r + (img_r or [])

@@ -1,9 +1,23 @@
-"""Read each plot's time series as evidence, relative to its claimed planting year and its peers.
+"""Read each plot's time series as evidence, relative to its claimed planting year, the
+reference pixels of the same imagery and its peers.
 
-Input: the long series (row, date, ndvi, ndmi, bsi, clear_share), the per-pixel planted shares
-and the plot table. Output: one row of metrics per plot. Plots of the same planting year that
-show full site preparation and no forest baseline are the *peers*; their per-date median NDVI
-removes the season from loss detection and their dry-season NDVI is the survival yardstick.
+Input: the long series (row, date, ndvi, ndmi, bsi, clear_share and, from cube sources, the
+references ref_forest / ref_open of :mod:`pipeline.imagery.reference`), the per-pixel planted
+shares and the plot table. Output: one row of metrics per plot.
+
+Levels are read as *forest-likeness*: ``(ndvi − ref_open) / contrast``, where ``contrast`` is
+the median dry-season gap between the forest and open-land references (pooled over the run;
+the fallback levels of :class:`~pipeline.config.Evidence` where the source gives none). So 0
+is "like the open land around", 1 "like the forest around", in any region, sensor or season.
+A plot was already forest when it was forest-like in the dry season *and* the growing season
+(grass is as green as forest in summer in the south, as brown as leafless forest in a northern
+winter). Changes (establishment, survival gap, loss step) are in units of
+``max(contrast, min_change_scale)``: where forest and open land are hardly apart in the
+imagery (a landscape of sparse trees and grass) a tiny NDVI change is not a large one.
+*Peers* are plots of the same planting year that show planting and no forest baseline; those
+that also start from a similar baseline level (a proxy for the same starting land class) are
+the survival yardstick, and the per-date median of the whole cohort removes season and common
+growth before the loss break test (:mod:`pipeline.judgement.breaks`).
 """
 
 from __future__ import annotations
@@ -12,7 +26,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.imagery.series import PrepAccumulator, prep_windows, robust_top, update_prep
+from pipeline.imagery.reference import GROWING_MONTHS, dry_season_label, nanmedian
+from pipeline.imagery.series import (
+    PrepAccumulator,
+    prep_windows,
+    robust_top,
+    seasonal_expectation,
+    update_prep,
+)
+from pipeline.judgement.breaks import detect_break
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -20,14 +42,23 @@ EVIDENCE_COLUMNS = (
     "n_prep_obs",
     "baseline_winter_ndvi",
     "baseline_summer_ndvi",
+    "reference_contrast",
+    "baseline_dry_index",
+    "baseline_growing_index",
+    "baseline_forest_index",
     "prep_ndvi_drop",
     "prep_bsi_rise",
+    "establish_rise",
+    "establish_trend",
+    "establish_vs_peers",
     "planted_share",
     "data_share",
-    "winter_ndvi_last",
+    "winter_index_last",
     "winter_gap_peers",
     "years_observed",
     "loss_drop",
+    "loss_z",
+    "loss_confidence",
     "loss_date",
     "n_planting_year_obs",
     "n_survival_winter_obs",
@@ -58,41 +89,60 @@ def clean_observations(series: pd.DataFrame, ev: Evidence) -> pd.DataFrame:
     return obs[~dip].reset_index(drop=True)
 
 
-def _wide(obs: pd.DataFrame, rows: np.ndarray, column: str) -> pd.DataFrame:
-    return obs.pivot_table(index="row", columns="date", values=column, aggfunc="first").reindex(
-        rows
+def _wide(
+    obs: pd.DataFrame, rows: np.ndarray, column: str, dates: pd.Index | None = None
+) -> pd.DataFrame:
+    """(plots × dates) table of one column; every date of ``dates`` kept even where the column
+    is missing on all plots (a sensor without SWIR gives an all-NaN BSI)."""
+    if column not in obs:
+        return pd.DataFrame(np.nan, index=rows, columns=dates)
+    wide = obs.pivot_table(
+        index="row", columns="date", values=column, aggfunc="first", dropna=False
     )
+    return wide.reindex(index=rows, columns=dates if dates is not None else wide.columns)
 
 
-def _winter_label(dates: pd.DatetimeIndex, ev: Evidence) -> np.ndarray:
-    """Dry-season label per date: the year of its January; 0 outside the winter months."""
-    in_winter = np.isin(dates.month, ev.winter_months)
-    return np.where(in_winter, dates.year + (dates.month >= 7), 0)
-
-
-def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(a, axis=axis)
+def reference_scale(
+    series: pd.DataFrame, dates: pd.DatetimeIndex, ev: Evidence
+) -> tuple[np.ndarray, float, float]:
+    """Per date the open-land level (dims dates), and the forest − open contrast of the dry
+    season and of the growing season (NDVI), pooled over the run's plots (per date the median
+    of their tiles' reference levels: a small tile with little forest in view does not set its
+    own scale). The fallback levels where there are no references or the dry-season contrast
+    is below ``min_reference_contrast``; the growing-season contrast is then NaN (not used)."""
+    fallback = (
+        np.full(len(dates), ev.fallback_open_ndvi),
+        ev.fallback_forest_ndvi - ev.fallback_open_ndvi,
+        np.nan,
+    )
+    if "ref_open" not in series or series["ref_open"].isna().all():
+        return fallback
+    by_date = series.groupby("date")[["ref_forest", "ref_open"]].median().reindex(dates)
+    gap = (by_date["ref_forest"] - by_date["ref_open"]).to_numpy(float)
+    dry = dry_season_label(dates, ev.winter_months) > 0
+    growing = np.isin(dates.month, GROWING_MONTHS)
+    contrast = float(np.nanmedian(gap[dry])) if np.isfinite(gap[dry]).any() else np.nan
+    if not contrast >= ev.min_reference_contrast:
+        return fallback
+    grow = float(np.nanmedian(gap[growing])) if np.isfinite(gap[growing]).any() else np.nan
+    ro = by_date["ref_open"].interpolate(limit_direction="both").to_numpy(float)
+    return ro, contrast, grow if grow >= ev.min_reference_contrast else np.nan
 
 
 def select_peers(
     years: np.ndarray,
     is_design: np.ndarray,
     planted_share: np.ndarray,
-    baseline_winter_ndvi: np.ndarray,
+    baseline_forest_index: np.ndarray,
     ev: Evidence,
 ) -> np.ndarray:
-    """Which plots may be peers (bool per plot): a planting year, not design stage, full site
-    preparation and no forest baseline."""
+    """Which plots may be peers (bool per plot): a planting year, not design stage, full
+    planting evidence and no forest baseline."""
     return (
         (years > 0)
         & ~is_design
         & (planted_share >= ev.planted_share_full)
-        & ~(baseline_winter_ndvi >= ev.forest_winter_ndvi)
+        & ~(baseline_forest_index >= ev.forest_index)
     )
 
 
@@ -120,27 +170,43 @@ def compute_evidence(
     series = series.assign(date=pd.to_datetime(series["date"]))
     obs = clean_observations(series, ev)
     ndvi = _wide(obs, rows, "ndvi")
-    bsi = _wide(obs, rows, "bsi")
     dates = pd.DatetimeIndex(ndvi.columns)
+    B = _wide(obs, rows, "bsi", ndvi.columns).to_numpy(dtype=float)
+    ro, contrast, grow_contrast = reference_scale(series, dates, ev)
     day = dates.values.astype("datetime64[D]")
-    N, B = ndvi.to_numpy(dtype=float), bsi.to_numpy(dtype=float)
+    N = ndvi.to_numpy(dtype=float)
+    X = (N - ro[None, :]) / contrast  # forest-likeness
+    scale = max(contrast, ev.min_change_scale)  # of changes (establishment, survival, loss)
     valid = np.isfinite(N)
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
     start, end = prep_windows(years, ev)
     before = day[None, :] < start[:, None]
     after = day[None, :] >= end[:, None]
-    winter = _winter_label(dates, ev)
-    summer = np.isin(dates.month, (6, 7, 8, 9))[None, :]
+    winter = dry_season_label(dates, ev.winter_months)
+    summer = np.isin(dates.month, GROWING_MONTHS)[None, :]
 
     out["n_clear_obs"] = valid.sum(1)
     out["n_baseline_obs"] = (valid & before).sum(1)
-    out["baseline_winter_ndvi"] = _nanmedian(np.where(before & (winter > 0), N, np.nan), 1)
-    out["baseline_summer_ndvi"] = _nanmedian(np.where(before & summer, N, np.nan), 1)
+    out["baseline_winter_ndvi"] = nanmedian(np.where(before & (winter > 0), N, np.nan), 1)
+    out["baseline_summer_ndvi"] = nanmedian(np.where(before & summer, N, np.nan), 1)
+    out["reference_contrast"] = contrast
+    base_x = nanmedian(np.where(before & (winter > 0), X, np.nan), 1)
+    base_g = nanmedian(np.where(before & summer, N - ro[None, :], np.nan), 1) / grow_contrast
+    out["baseline_dry_index"] = base_x
+    out["baseline_growing_index"] = base_g
+    # the growing season counts where it sets forest and open land apart at least half as
+    # well as the dry season (north: leafless forest and brown grass; south: it does not)
+    use_g = np.isfinite(base_g) & (grow_contrast >= 0.5 * contrast)
+    out["baseline_forest_index"] = np.where(use_g, np.fmin(base_x, base_g), base_x)
     drop, rise, n_prep = _prep_signals(N, B, day, start, end)
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
     _coverage(out, valid, series["date"], dates, years, end, ev)
+    Xc = X * (contrast / scale)
+    seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
+    levels = _dry_levels(Xc, winter, ev.min_winter_obs)
+    _establishment(out, seasons, years)
 
     pix = pixels.set_index("row").reindex(rows)
     out["planted_share"] = pix["planted_share"].to_numpy()
@@ -150,18 +216,22 @@ def compute_evidence(
         years,
         plots["is_design"].to_numpy(dtype=bool),
         out["planted_share"].to_numpy(),
-        out["baseline_winter_ndvi"].to_numpy(),
+        out["baseline_forest_index"].to_numpy(),
         ev,
     )
-    peer_daily = np.full_like(N, np.nan)
+    anomaly = np.full_like(X, np.nan)
+    start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
     for y in np.unique(years[years > 0]):
         cohort = years == y
         peers = cohort_peers(years, is_peer, y, ev)
-        med = _nanmedian(N[peers], 0) if peers.any() else np.full(N.shape[1], np.nan)
-        enough = np.isfinite(N[peers]).sum(0) >= min(ev.min_peers, max(peers.sum(), 1))
-        peer_daily[cohort] = np.where(enough, med, np.nan)[None, :]
-        _survival(out, N, winter, cohort, peers, y, ev)
-    _loss(out, N - peer_daily, day, after, ev)
+        for i in np.flatnonzero(cohort):
+            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
+            near = near if near.sum() >= ev.min_peers else peers
+            med = nanmedian(N[near], 0) if near.any() else np.full(N.shape[1], np.nan)
+            enough = np.isfinite(N[near]).sum(0) >= min(ev.min_peers, max(near.sum(), 1))
+            anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
+        _survival(out, seasons, levels, cohort, peers, y, start_level, ev)
+    _loss(out, anomaly, day, after, ev)
     return out
 
 
@@ -187,7 +257,7 @@ def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence)
     if all_dates.empty:
         return
     first, last = all_dates.min(), all_dates.max()
-    winter = _winter_label(dates, ev)
+    winter = dry_season_label(dates, ev.winter_months)
     months = sorted(ev.winter_months, key=lambda m: (m < 7, m))  # autumn months first
     best = np.full(len(years), np.nan)
     missing = np.full(len(years), np.nan)
@@ -215,48 +285,127 @@ def _prep_signals(N, B, day, start, end):
     return robust_top(acc.drop, acc.prep_n), robust_top(acc.rise, acc.prep_n), acc.prep_n
 
 
-def _survival(out, N, winter, cohort, peers, year: int, ev: Evidence) -> None:
-    """Latest dry season ≥ survival_min_years after planting: plot vs peer median NDVI."""
-    labels = [k for k in np.unique(winter) if k - year >= ev.survival_min_years]
-    idx = np.flatnonzero(cohort)
-    for k in sorted(labels):
+def _same_month_baseline(X: np.ndarray, before: np.ndarray, dates: pd.DatetimeIndex):
+    """Each plot's baseline mean for the month of each date (±1 month pooled; NaN where
+    none), dims (plots × dates): a later value minus it is a change for the same season."""
+    month = dates.month.to_numpy() - 1
+    base = np.where(before, X, np.nan)
+    ok = np.isfinite(base)
+    sums = np.stack([np.where(ok[:, month == m], base[:, month == m], 0).sum(1) for m in range(12)])
+    counts = np.stack([ok[:, month == m].sum(1) for m in range(12)])
+    table = np.stack([seasonal_expectation(sums, counts, m + 1) for m in range(12)])
+    return table[month].T
+
+
+def _dry_levels(D: np.ndarray, winter: np.ndarray, min_obs: int) -> dict[int, np.ndarray]:
+    """Per dry season (label = year of its January): the plots' median change of
+    forest-likeness over their same-month baseline where ≥ 2 observations, else NaN; dims
+    (plots,) each."""
+    out = {}
+    for k in np.unique(winter[winter > 0]):
         cols = winter == k
-        n_obs = np.isfinite(N[:, cols]).sum(1)
-        vals = np.where(n_obs >= ev.min_winter_obs, _nanmedian(N[:, cols], 1), np.nan)
-        peer = _nanmedian(vals[peers], 0) if np.isfinite(vals[peers]).sum() >= 2 else np.nan
-        ok = idx[np.isfinite(vals[idx])]
-        if np.isfinite(peer) and len(ok):
-            out.iloc[ok, out.columns.get_loc("winter_ndvi_last")] = vals[ok]
-            out.iloc[ok, out.columns.get_loc("winter_gap_peers")] = vals[ok] - peer
-            out.iloc[ok, out.columns.get_loc("years_observed")] = k - year
+        out[int(k)] = np.where(
+            np.isfinite(D[:, cols]).sum(1) >= min_obs, nanmedian(D[:, cols], 1), np.nan
+        )
+    return out
+
+
+def _establishment(out, seasons: dict[int, np.ndarray], years: np.ndarray) -> None:
+    """``establish_rise``: the largest dry-season change of forest-likeness over the plot's
+    same-month baseline in the seasons after the planting year's (Y+1 on); ``establish_trend``:
+    the least-squares slope per year of those changes from 0 at the baseline (Y−1)."""
+    n = len(years)
+    rise = np.full(n, np.nan)
+    trend = np.full(n, np.nan)
+    for i in np.flatnonzero(years > 0):
+        ks = [k for k in seasons if k >= years[i] + 1 and np.isfinite(seasons[k][i])]
+        if not ks:
+            continue
+        vals = np.array([seasons[k][i] for k in ks])
+        rise[i] = vals.max()
+        t = np.array([years[i] - 1, *ks], dtype=float)
+        trend[i] = np.polyfit(t, np.array([0.0, *vals]), 1)[0]
+    out["establish_rise"] = rise
+    out["establish_trend"] = trend
+
+
+def similar_start(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
+    """Plots whose baseline dry- and growing-season forest-likeness both lie within ``band``
+    of plot ``i``'s (a missing index does not count against): a proxy for the same starting
+    land class; dims (plots,)."""
+    diff = np.abs(start_level - start_level[i])
+    return np.all(~(diff > band), 1)
+
+
+def _survival(out, seasons, levels, cohort, peers, year: int, start_level, ev: Evidence) -> None:
+    """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
+    forest-likeness over its own same-month baseline (change units) against the median gain
+    of peers that started within ``peer_baseline_band`` of it (all peers when fewer than
+    ``min_peers`` did) — ``winter_gap_peers``, with the season's level in
+    ``winter_index_last``; where the season's dates have no same-month baseline, its level
+    against the peers' levels. ``establish_vs_peers``: the gain gap of the latest season with
+    one (also under ``survival_min_years``)."""
+    idx = np.flatnonzero(cohort)
+    for k in sorted(levels):
+        if k - year < 1:
+            continue
+        gain = seasons.get(k, np.full(len(cohort), np.nan))
+        level = levels[k]
+        for i in idx[np.isfinite(level[idx])]:
+            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
+            if (near & np.isfinite(level)).sum() < ev.min_peers:
+                near = peers
+            gap = _gap(gain, near, i)
+            if np.isfinite(gap):
+                out.iloc[i, out.columns.get_loc("establish_vs_peers")] = gap
+            else:  # no same-month baseline for this season's dates: compare the levels
+                gap = _gap(level, near, i)
+            if k - year >= ev.survival_min_years and np.isfinite(gap):
+                out.iloc[i, out.columns.get_loc("winter_index_last")] = level[i]
+                out.iloc[i, out.columns.get_loc("winter_gap_peers")] = gap
+                out.iloc[i, out.columns.get_loc("years_observed")] = k - year
+
+
+def _gap(values: np.ndarray, near: np.ndarray, i: int) -> float:
+    """``values[i]`` minus the median over the ``near`` plots with a value (NaN: < 2 such)."""
+    ok = near & np.isfinite(values)
+    if ok.sum() < 2 or not np.isfinite(values[i]):
+        return float("nan")
+    return float(values[i] - np.median(values[ok]))
 
 
 def _loss(out, anomaly, day, after, ev: Evidence) -> None:
-    """Largest step down of the peer anomaly after the prep window (median before − after).
-
-    The loss date is the first observation, from the best split on, below the midpoint of the
-    step (the best split can precede the drop when the after-window is already mostly low).
-    """
+    """Break test (:func:`~pipeline.judgement.breaks.detect_break`) on each plot's peer anomaly
+    after the prep window, in forest-likeness units. ``loss_drop`` / ``loss_z`` are the
+    largest step and its statistic (also where below the gates, as evidence); ``loss_date``
+    and ``loss_confidence`` only where both gates pass."""
+    t_all = day.astype("datetime64[D]").astype(float)
     n = anomaly.shape[0]
-    best = np.full(n, np.nan)
-    level = np.full(n, np.nan)
-    split = np.full(n, -1)
-    A = np.where(after, anomaly, np.nan)
-    ok = np.isfinite(A)
-    for t in range(A.shape[1]):
-        pre = (day >= day[t] - ev.loss_before_days) & (day < day[t])
-        post = (day >= day[t]) & (day < day[t] + ev.loss_after_days)
-        n_pre, n_post = (ok & pre).sum(1), (ok & post).sum(1)
-        cand = ok[:, t] & (n_pre >= ev.loss_min_obs) & (n_post >= ev.loss_min_obs)
-        if not cand.any():
-            continue
-        pre_med = _nanmedian(np.where(pre, A, np.nan), 1)
-        step = pre_med - _nanmedian(np.where(post, A, np.nan), 1)
-        better = cand & (np.nan_to_num(step, nan=-np.inf) > np.nan_to_num(best, nan=-np.inf))
-        best[better], level[better], split[better] = step[better], pre_med[better], t
+    step, z, conf = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    for i in np.flatnonzero(split >= 0):
-        below = np.flatnonzero(ok[i, split[i] :] & (A[i, split[i] :] < level[i] - best[i] / 2))
-        when[i] = day[split[i] + (below[0] if len(below) else 0)]
-    out["loss_drop"] = best
+    for i in range(n):
+        ok = after[i] & np.isfinite(anomaly[i])
+        if ok.sum() < 2 * ev.loss_min_obs:
+            continue
+        t, y = t_all[ok], anomaly[i, ok]
+        probe = detect_break(
+            t,
+            y,
+            min_drop=ev.loss_drop,
+            min_z=ev.loss_z,
+            min_obs=ev.loss_min_obs,
+            before_days=ev.loss_before_days,
+            after_days=ev.loss_after_days,
+            trend=True,
+            season=True,
+        )
+        if probe is None:
+            continue
+        step[i], z[i] = probe.step, probe.z
+        if probe.passed:
+            conf[i] = probe.confidence
+            when[i] = np.datetime64(int(probe.day), "D")
+    out["loss_drop"] = step
+    out["loss_z"] = z
+    out["loss_confidence"] = conf
     out["loss_date"] = pd.to_datetime(when)

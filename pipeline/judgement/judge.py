@@ -5,9 +5,12 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from pipeline.codes import split_reasons
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots
 from pipeline.judgement.evidence import compute_evidence
+from pipeline.judgement.model import load_model, predict_reasons
+from pipeline.judgement.rules import IMAGERY_RULES, model_rules
 
 # Result columns first (then the plot's attributes, desk and evidence metrics).
 FRONT = (
@@ -51,7 +54,14 @@ def judge_with_trace(
     shares from the tile step.
     """
     ev = compute_evidence(plots, series, pixels, evidence)
-    decisions, trace = flag_plots(plots, desk, ev, evidence)
+    rules = IMAGERY_RULES
+    if evidence.model is not None:
+        model = load_model(evidence.model)
+        ev = ev.join(predict_reasons(model, ev))
+        if evidence.model_policy == "add":
+            rules = IMAGERY_RULES + model_rules(list(model.classifiers))
+    decisions, trace = flag_plots(plots, desk, ev, evidence, rules)
+    ev = blank_unreported_loss(ev, decisions["reasons"])
     result = (
         plots.join(decisions, on="row")
         .join(desk.drop(columns=["desk_reasons"]), on="row")
@@ -60,6 +70,17 @@ def judge_with_trace(
     ids = plots.set_index("row")["plot_id"]
     trace.insert(1, "plot_id", trace["row"].map(ids).astype("string"))
     return result[list(FRONT) + [c for c in result.columns if c not in FRONT]], trace
+
+
+def blank_unreported_loss(ev: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """``loss_date`` (and the loss confidence) kept only where VEGETATION_LOSS is reported: a
+    date beside a consistent plot would read as a detected loss."""
+    lost = reasons.reindex(ev.index).fillna("").map(lambda r: "VEGETATION_LOSS" in split_reasons(r))
+    ev = ev.copy()
+    for col in ("loss_date", "loss_confidence"):
+        if col in ev:
+            ev[col] = ev[col].where(lost.to_numpy())
+    return ev
 
 
 def desk_table(raw: pd.DataFrame) -> pd.DataFrame:

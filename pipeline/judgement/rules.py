@@ -102,7 +102,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "PRE_EXISTING_FOREST",
-        (Comparison("baseline_winter_ndvi", ">=", "forest_winter_ndvi"),),
+        (Comparison("baseline_forest_index", ">=", "forest_index"),),
         final=True,
     ),
     Rule(
@@ -129,6 +129,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         none_of=(
             Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
             Comparison("prep_bsi_rise", ">=", "prep_bsi_rise"),
+            Comparison("establish_rise", ">=", "establish_rise"),
         ),
         applies=_not_design,
         final=True,
@@ -138,7 +139,11 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         (Comparison("planted_share", "<", "planted_share_full"),),
         applies=_not_design,
     ),
-    Rule("VEGETATION_LOSS", (Comparison("loss_drop", ">=", "loss_drop"),), applies=_not_design),
+    Rule(
+        "VEGETATION_LOSS",
+        (Comparison("loss_drop", ">=", "loss_drop"), Comparison("loss_z", ">=", "loss_z")),
+        applies=_not_design,
+    ),
     Rule(
         "INSUFFICIENT_DATA",
         (Comparison("n_survival_winter_obs", "<", "min_winter_obs"),),
@@ -156,6 +161,22 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
 )
 """The rules in reading order (the order is part of the method: data sufficiency first)."""
+
+
+def model_rules(codes: Sequence[str]) -> tuple[Rule, ...]:
+    """The model's rules for the ``add`` policy, read after :data:`IMAGERY_RULES`: each adds its
+    reason where the model's calibrated probability ``p_<CODE>`` reaches
+    ``model_add_threshold`` and the rules did not already give it (a final rule that fired
+    ends the reading first, so the model never overrides data sufficiency or a refutation)."""
+    return tuple(
+        Rule(
+            code,
+            (Comparison(f"p_{code}", ">=", "model_add_threshold"),),
+            applies=_not_design,
+            unless_fired=frozenset({code}),
+        )
+        for code in codes
+    )
 
 
 def apply_rules(

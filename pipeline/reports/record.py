@@ -51,6 +51,7 @@ def build_run_record(
             "item_ids": [it["id"] for it in items],
             "skipped_scenes": [{"date": d, "error": why} for d, why in skipped],
         },
+        "model": model_record(settings),
         "counts": {
             "plots": len(result),
             "by_status": result["status"].value_counts().to_dict(),
@@ -61,6 +62,23 @@ def build_run_record(
             "tiles": {t.tile_id: t.seconds for t in tiles},
             **timings,
         },
+    }
+
+
+def model_record(settings: Settings) -> dict[str, Any] | None:
+    """The model the run used (from its card: path, name, SHA-256, creation, version,
+    reasons, combination policy), or None for a rules-only run."""
+    folder = settings.evidence.model
+    if folder is None:
+        return None
+    import json
+
+    card = json.loads((Path(folder) / "card.json").read_text(encoding="utf-8"))
+    keys = ("name", "sha256", "created", "tushu_version", "sklearn_version", "reasons")
+    return {
+        "path": str(folder),
+        **{k: card.get(k) for k in keys},
+        "policy": settings.evidence.model_policy,
     }
 
 

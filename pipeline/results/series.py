@@ -74,7 +74,7 @@ def peer_rows(plots: pd.DataFrame, row: int, ev: Evidence) -> np.ndarray:
         years,
         plots["is_design"].to_numpy(dtype=bool),
         plots["planted_share"].to_numpy(dtype=float),
-        plots["baseline_winter_ndvi"].to_numpy(dtype=float),
+        plots["baseline_forest_index"].to_numpy(dtype=float),
         ev,
     )
     return plots["row"].to_numpy()[cohort_peers(years, is_peer, year, ev)]

@@ -14,6 +14,8 @@ from rich.text import Text
 
 from pipeline.config import load_settings
 from pipeline.errors import TushuError
+from pipeline.workflow.cli_evidence import print_by_land
+from pipeline.workflow.cli_evidence import register as register_evidence_commands
 
 app = typer.Typer(
     help="Tushu (图数): check afforestation plots against Sentinel-2 imagery.",
@@ -25,6 +27,7 @@ step_app = typer.Typer(
 )
 app.add_typer(step_app, name="step")
 console = Console()
+register_evidence_commands(app)
 
 
 def _fail(err: Exception | str) -> None:
@@ -242,6 +245,7 @@ def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
         f"Planted area: estimated {a['estimated_mu']:.1f} 亩 vs true {a['truth_mu']:.1f} "
         f"亩 on {a['n_judged']} judged plots; abs. error {a['rel_abs_error']:.1%}"
     )
+    print_by_land(report, truth_path.parent / "world.json")
 
 
 @app.command("make-world")

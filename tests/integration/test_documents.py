@@ -127,7 +127,8 @@ def test_gpkg__opens_with_its_style_and_chinese_statuses(runs):
     assert list(gpkg.columns[:4]) == ["序号", "核查状态", "状态代码", "问题说明"]
     assert set(gpkg["核查状态"]) <= set(STATUS_LABELS.values())
     assert set(gpkg["状态代码"]) <= set(STATUS_LABELS)
-    assert not any(gpkg[c].isna().all() for c in gpkg.columns if c != "geometry")
+    empty = [c for c in gpkg.columns if c != "geometry" and gpkg[c].isna().all()]
+    assert not empty, empty
     assert "village" not in gpkg.columns and "county" not in gpkg.columns
     info = pyogrio.read_info(layout.plots_gpkg, layer="plots")
     assert dict(zip(info["fields"], info["dtypes"], strict=True))["造林年度"].startswith("int")

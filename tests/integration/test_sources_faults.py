@@ -100,7 +100,12 @@ def test_unreadable_scene__is_skipped_logged_and_counted(clean_sh, sh_env, tiny_
     lost = pd.to_datetime(list(skipped))
     kept = ~expected["date"].isin(lost)
     same = series[kept].reset_index(drop=True)
-    pd.testing.assert_frame_equal(same, expected[kept].reset_index(drop=True))
+    # the plots' own values are untouched; the reference levels are read from all the dates
+    # seen, so a lost date moves them a little
+    refs = ["ref_forest", "ref_open"]
+    want = expected[kept].reset_index(drop=True)
+    pd.testing.assert_frame_equal(same.drop(columns=refs), want.drop(columns=refs))
+    assert (same[refs] - want[refs]).abs().max().max() < 0.05
     assert series.loc[~kept, "ndvi"].isna().all()  # the skipped dates: no observation
     n_obs = series.groupby("row")["ndvi"].count()
     assert (n_obs <= expected.groupby("row")["ndvi"].count()).all()

@@ -198,7 +198,8 @@ def plot_level_shares(series: pd.DataFrame, plots: gpd.GeoDataFrame, ev: Evidenc
     bsi = clear.pivot_table(index="date", columns="row", values="bsi").reindex(columns=rows)
     for day in ndvi.index.sort_values():
         d = np.datetime64(day, "D")
-        update_prep(acc, d, ndvi.loc[day].to_numpy(float), bsi.loc[day].to_numpy(float), start, end)
+        nd, bs = ndvi.loc[day].to_numpy(float), bsi.loc[day].to_numpy(float)
+        update_prep(acc, d, nd, bs, start, end, ev.winter_months)
     one = np.arange(n)
     weights = CoverageWeights(one, one, np.ones(n), n, (1, max(n, 1)))
     pixels = planted_shares(acc, weights, ev)

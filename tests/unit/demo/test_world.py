@@ -117,3 +117,32 @@ def test_different_seed_differs(world: WorldPaths, tmp_path: Path) -> None:
     assert not all(
         x is not None and y is not None and x.equals(y) for x, y in zip(a, b, strict=True)
     )
+
+
+def test_world_axes__north_bare_hills_have_snow_and_bare_plots(tmp_path: Path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    spec = replace(
+        PRESETS["tiny"],
+        name="tiny-north",
+        climate="north",
+        land_mix=(("bare", 0.6), ("grass", 0.4)),
+        cloud_scale=0.5,
+    )
+    monkeypatch.setitem(PRESETS, "tiny-north", spec)
+    paths = make_world(tmp_path, preset="tiny-north", seed=0)
+    truth = pd.read_csv(paths.truth)
+    assert {"bare", "grass"} <= set(truth["land"]) and "shrub" not in set(truth["land"])
+    snowy = 0
+    for scl in sorted(paths.root.glob("stac/S2_DEMO_20??0[12]*/scl.tif")):  # Jan, Feb
+        with rasterio.open(scl) as src:
+            snowy += int((src.read(1) == 11).sum())
+    assert snowy > 0  # winter scenes carry snow (SCL 11)
+    assert json.loads((paths.root / "world.json").read_text())["climate"] == "north"
+    assert check_world(paths.root) == []
+
+
+def test_world_axes__classic_presets_keep_their_land(world: WorldPaths) -> None:
+    truth = pd.read_csv(world.truth)
+    assert set(truth["land"]) <= {"shrub", "forest", "crop"}
+    assert json.loads((world.root / "world.json").read_text())["climate"] == "south"

@@ -82,3 +82,40 @@ def test_extract_series__without_swir_the_ndvi_test_still_finds_planting():
     shares = pixels.set_index("row")["planted_share"]
     assert shares[0] > 0.95 and shares[1] < 0.05
     assert series["bsi"].isna().all() and series["ndvi"].notna().any()
+    assert series["clear_share"].max() == 1.0  # clear means NDVI seen, not every index
+
+
+def _bare_world(seed: int = 0):
+    """Bare hills (荒山) planted 2022 without clearing: A (left) gains evergreen cover in the
+    dry seasons after planting, B (right) stays bare; both green up with weeds every summer.
+    Forest (top rows) and bare land (bottom rows) around the plots are the references."""
+    times = pd.date_range("2020-06-01", "2024-03-31", freq="10D")
+    ny, nx = 30, 20
+    doy = times.day_of_year.to_numpy()[:, None, None]
+    weeds = 0.2 + 0.15 * np.clip(np.sin(2 * np.pi * (doy - 100) / 365), 0, None)
+    ndvi = weeds + np.zeros((len(times), ny, nx))
+    years = ((times - pd.Timestamp("2022-04-01")).days.to_numpy() / 365.25)[:, None, None]
+    ndvi[:, 5:25, :10] += 0.45 * np.clip(years / 2.5, 0, 1)[:, :, :]
+    ndvi[:, :5, :] = 0.8  # evergreen forest
+    cube = dn_cube(ndvi, times, x0=X0, y_top=Y0 + 300, seed=seed)
+    geobox = GeoBox.from_bbox((X0, Y0, X0 + 200, Y0 + 300), crs=UTM, resolution=10)
+    plots = gpd.GeoSeries(
+        [
+            shapely.box(X0 + 10, Y0 + 60, X0 + 90, Y0 + 240),
+            shapely.box(X0 + 110, Y0 + 60, X0 + 190, Y0 + 240),
+        ],
+        crs=UTM,
+    )
+    return cube, coverage_weights(plots, geobox)
+
+
+def test_extract_series__establishment_shows_planting_on_bare_land():
+    cube, weights = _bare_world()
+    img = Imagery(catalog="x", start=date(2020, 6, 1), end=date(2024, 3, 31))
+    series, pixels = extract_series(
+        cube, weights, np.array([0, 1]), np.array([2022, 2022]), img, EV
+    )
+    shares = pixels.set_index("row")["planted_share"]
+    assert shares[0] > 0.9 and shares[1] < 0.05
+    refs = series.drop_duplicates("date")
+    assert (refs["ref_forest"] - refs["ref_open"]).median() > 0.4  # forest vs bare around

@@ -75,3 +75,16 @@ def test_read_truth__a_wrong_file_is_named_with_the_fix(tmp_path, content, messa
     with pytest.raises(TushuError, match=message) as err:
         read_truth(path)
     assert "--truth" in str(err.value)
+
+
+def test_evaluate_run__truth_share_not_the_results_own_and_scores_per_land():
+    truth = _truth().assign(land=["bare", "shrub", "shrub", "bare"])
+    result = _result(["", "OVERLAP", "OVERLAP", ""], [10, 10, 10, 10]).assign(
+        planted_share=[0.0, 0.0, 0.0, 0.0]  # the result's own evidence column of that name
+    )
+    rep = evaluate_run(result, truth)
+    assert rep["planted_area"]["truth_mu"] == 35.0  # from the truth's planted share
+    bare = rep["by_land"]["bare"]
+    assert bare["reasons"]["PARTIAL_PLANTING"] == {"true": 1, "found": 0}
+    assert bare["genuine"]["n"] == 1 and bare["genuine"]["consistent"] == 1.0
+    assert rep["by_land"]["shrub"]["reasons"]["OVERLAP"] == {"true": 2, "found": 2}

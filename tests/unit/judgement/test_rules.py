@@ -6,14 +6,14 @@ import pandas as pd
 
 from pipeline.codes import REASONS
 from pipeline.config import Evidence
-from pipeline.judgement.rules import IMAGERY_RULES, Comparison, Rule, apply_rules
+from pipeline.judgement.rules import IMAGERY_RULES, Comparison, Rule, apply_rules, model_rules
 
 EV = Evidence()
 PLOT = pd.Series({"is_design": False})
 GOOD = pd.Series(
     {
         "n_baseline_obs": 8,
-        "baseline_winter_ndvi": 0.4,
+        "baseline_forest_index": 0.1,
         "n_prep_obs": 5,
         "n_planting_year_obs": 4,
         "n_survival_winter_obs": 6,
@@ -21,7 +21,9 @@ GOOD = pd.Series(
         "planted_share": 0.95,
         "prep_ndvi_drop": 0.3,
         "prep_bsi_rise": 0.2,
+        "establish_rise": 0.5,
         "loss_drop": 0.02,
+        "loss_z": 1.0,
         "years_observed": 3,
         "winter_gap_peers": 0.0,
     }
@@ -50,15 +52,19 @@ def test_apply_rules__prep_signal_spares_no_planting():
     low["planted_share"] = 0.05
     assert apply_rules(PLOT, low, EV)[0] == ["PARTIAL_PLANTING"]
     low[["prep_ndvi_drop", "prep_bsi_rise"]] = 0.0
+    assert apply_rules(PLOT, low, EV)[0] == ["PARTIAL_PLANTING"]  # establishment alone spares
+    low["establish_rise"] = 0.0
     codes, trace = apply_rules(PLOT, low, EV)
     assert codes == ["NO_PLANTING_EVIDENCE"]
-    assert trace[-1].metric == "prep_bsi_rise" and not trace[-1].held
+    assert trace[-1].metric == "establish_rise" and not trace[-1].held
 
 
 def test_apply_rules__loss_silences_low_survival():
     bad = GOOD.copy()
-    bad["loss_drop"], bad["winter_gap_peers"] = 0.4, -0.3
+    bad["loss_drop"], bad["loss_z"], bad["winter_gap_peers"] = 0.6, 9.0, -0.4
     assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
+    bad["loss_z"] = 2.0  # a large step that the break statistic does not support
+    assert apply_rules(PLOT, bad, EV)[0] == ["LOW_SURVIVAL"]
     bad["loss_drop"] = 0.0
     codes, trace = apply_rules(PLOT, bad, EV)
     assert codes == ["LOW_SURVIVAL"]
@@ -70,7 +76,7 @@ def test_apply_rules__design_plot_read_only_for_forest():
     forest = GOOD.copy()
     forest["planted_share"] = 0.0
     assert apply_rules(pd.Series({"is_design": True}), forest, EV)[0] == []
-    forest["baseline_winter_ndvi"] = 0.9
+    forest["baseline_forest_index"] = 0.9
     assert apply_rules(pd.Series({"is_design": True}), forest, EV)[0] == ["PRE_EXISTING_FOREST"]
 
 
@@ -78,3 +84,14 @@ def test_apply_rules__an_added_rule_reads_a_model_column():
     model_rule = Rule("LOW_SURVIVAL", (Comparison("p_failed", ">=", "planted_share_full"),))
     values = pd.concat([GOOD, pd.Series({"p_failed": 0.9})])
     assert apply_rules(PLOT, values, EV, (*IMAGERY_RULES, model_rule))[0] == ["LOW_SURVIVAL"]
+
+
+def test_model_rules__add_a_reason_only_above_the_threshold_and_keep_the_trace():
+    values = pd.concat([GOOD, pd.Series({"p_LOW_SURVIVAL": 0.95})])
+    rules = (*IMAGERY_RULES, *model_rules(["LOW_SURVIVAL"]))
+    codes, trace = apply_rules(PLOT, values, EV, rules)
+    assert codes == ["LOW_SURVIVAL"]
+    plain, plain_trace = apply_rules(PLOT, values, EV)
+    assert plain == [] and trace[: len(plain_trace)] == plain_trace
+    values["p_LOW_SURVIVAL"] = 0.5
+    assert apply_rules(PLOT, values, EV, rules)[0] == []

@@ -15,3 +15,10 @@ def test_style_qml__one_category_per_chinese_status_with_its_colour():
     colors = {s.get("name"): s.find(".//prop[@k='color']").get("v") for s in root.iter("symbol")}
     red = ",".join(str(int(STATUS_COLORS["inconsistent"][i : i + 2], 16)) for i in (1, 3, 5))
     assert colors[cats["不一致"]] == f"{red},255"
+
+
+def test_gpkg_names__every_evidence_column_has_a_chinese_name():
+    from pipeline.judgement.evidence import EVIDENCE_COLUMNS
+    from pipeline.reports.gpkg import METRIC_NAMES
+
+    assert set(EVIDENCE_COLUMNS) <= set(METRIC_NAMES)

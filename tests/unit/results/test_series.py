@@ -29,7 +29,7 @@ def _plots(n: int, years=2022) -> pd.DataFrame:
             "planting_year": pd.array([years] * n, dtype="Int64"),
             "is_design": False,
             "planted_share": 1.0,
-            "baseline_winter_ndvi": 0.5,
+            "baseline_forest_index": 0.3,
         }
     )
 
@@ -47,7 +47,7 @@ def test_series_dataset__every_plot_on_the_axis_missing_dates_nan():
 
 def test_peer_band__quantiles_of_the_cohort_per_date():
     plots = _plots(5)
-    plots.loc[4, "baseline_winter_ndvi"] = 0.9  # forest before: not a peer
+    plots.loc[4, "baseline_forest_index"] = 0.9  # forest before: not a peer
     long = _long(range(5), lambda r, k: 0.1 * r)
     ev = Evidence()
     peers = peer_rows(plots, 0, ev)

@@ -1,0 +1,136 @@
+"""Multi-world evaluation: worlds that differ in starting land and climate, a model fitted on
+two of them and every world scored with the rules alone and with rules + model.
+
+For each world preset in ``--worlds`` (default: the seven ``pipeline.demo.presets.VARIANTS``)
+the script makes the world (seed ``--seed``) and runs the pipeline in one process (reused when
+``--work`` already holds them), trains the per-reason model on the ``--train`` worlds, then
+re-judges every world with ``evidence.model`` set (policy ``add``) and prints a Markdown table:
+per world the recall of each imagery reason, the share of genuine plots ``inconsistent`` and
+``suspect``, and the planted-area error. ``--readme`` writes the table into README.md between
+the ``evaluation`` markers.
+
+Usage: ``python scripts/evaluate_worlds.py [--work /tmp/tushu-eval] [--seed 1] [--readme]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.demo.presets import VARIANTS, get_spec
+from pipeline.demo.settings import demo_settings
+from pipeline.judgement.evaluate import evaluate_run
+from pipeline.judgement.model import fit_model, save_model, training_table
+
+REASONS = (
+    ("PRE_EXISTING_FOREST", "forest"),
+    ("NO_PLANTING_EVIDENCE", "no plant."),
+    ("VEGETATION_LOSS", "loss"),
+    ("LOW_SURVIVAL", "low surv."),
+    ("PARTIAL_PLANTING", "partial"),
+)
+START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
+
+
+def make_and_run(args: tuple[str, int, str]) -> str:
+    """Make one world and run the pipeline on it (skipped when its results exist)."""
+    from pipeline.demo.world import make_world
+    from pipeline.workflow.inprocess import run_in_process
+
+    preset, seed, work = args
+    root = Path(work) / preset
+    if not (root / "world" / "truth.csv").is_file():
+        make_world(root / "world", preset, seed)
+    if not (root / "out" / "plots.parquet").is_file():
+        run_in_process(demo_settings(root / "world", root / "out", preset))
+    return preset
+
+
+def judge(preset: str, work: Path, model: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(result, truth) of a world judged again from its tile results (current evidence code)."""
+    from pipeline.layout import RunLayout
+    from pipeline.results.rejudge import rejudge_run
+
+    root = work / preset
+    settings = demo_settings(root / "world", root / "out", preset)
+    with_model = {"model": model, "model_policy": "add"} if model is not None else {}
+    result = rejudge_run(RunLayout.of(root / "out"), settings, **with_model)
+    return result, pd.read_csv(root / "world" / "truth.csv")
+
+
+def row(preset: str, with_model: bool, report: dict, train: bool) -> str:
+    spec = get_spec(preset)
+    land = "/".join(f"{k} {w:.0%}" for k, w in spec.land_mix)
+    name = preset + (" (train)" if train else "")
+    cells = [name, spec.climate, land, "rules + model" if with_model else "rules"]
+    for code, _ in REASONS:
+        r = report["reasons"][code]
+        cells.append(f"{r['tp']}/{r['true']}" if r["true"] else "-")
+    g = report["genuine"]["status_share"]
+    cells += [f"{g['inconsistent']:.0%}", f"{g['suspect']:.0%}"]
+    cells.append(f"{report['planted_area']['rel_abs_error']:.1%}")
+    d = report["loss_dates"]
+    cells.append(f"{d['median_days']:+.0f} / {d['max_abs_days']:.0f}" if d["n"] else "-")
+    return "| " + " | ".join(cells) + " |"
+
+
+def totals(reports: list[dict], label: str) -> str:
+    cells = ["**all scored worlds**", "", "", label]
+    for code, _ in REASONS:
+        tp = sum(r["reasons"][code]["tp"] for r in reports)
+        n = sum(r["reasons"][code]["true"] for r in reports)
+        cells.append(f"{tp}/{n} ({tp / n:.0%})" if n else "-")
+    worst_inc = max(r["genuine"]["status_share"]["inconsistent"] for r in reports)
+    worst_sus = max(r["genuine"]["status_share"]["suspect"] for r in reports)
+    worst_area = max(r["planted_area"]["rel_abs_error"] for r in reports)
+    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", f"max {worst_area:.1%}", ""]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/tushu-eval"))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--worlds", nargs="+", default=list(VARIANTS))
+    ap.add_argument("--train", nargs="+", default=["south-shrub", "north-bare"])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--readme", action="store_true", help="write the table into README.md")
+    a = ap.parse_args()
+    work = a.work.absolute()
+    work.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(a.jobs) as pool:
+        list(pool.map(make_and_run, [(w, a.seed, str(work)) for w in a.worlds]))
+
+    pairs = [judge(w, work, None) for w in a.train]
+    model = fit_model(training_table(pairs), [f"{w} seed {a.seed}" for w in a.train])
+    model_dir = save_model(model, work / "models" / "evidence")
+
+    header = ["world", "climate", "starting land", "judged by"]
+    header += [name for _, name in REASONS] + ["genuine inconsistent", "genuine suspect"]
+    header += ["planted-area error", "loss date − true, days (median / max)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    scored = {False: [], True: []}
+    for w in a.worlds:
+        for with_model in (False, True):
+            report = evaluate_run(*judge(w, work, model_dir if with_model else None))
+            lines.append(row(w, with_model, report, w in a.train))
+            if w not in a.train:
+                scored[with_model].append(report)
+    for with_model in (False, True):
+        lines.append(totals(scored[with_model], "rules + model" if with_model else "rules"))
+    table = "\n".join(lines)
+    print(table)
+    if a.readme:
+        readme = Path(__file__).resolve().parent.parent / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        block = f"{START}\n{table}\n{END}"
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), block, text, flags=re.S)
+        readme.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.judgement.breaks import detect_break
+from pipeline.judgement.single import read_series
+
+DATES = pd.date_range("2015-01-01", "2020-12-31", freq="16D")
+FELL = pd.Timestamp("2018-07-12")
+
+
+def _plantation(seed: int, fell: bool) -> np.ndarray:
+    """MODIS-like 16-day NDVI of an evergreen plantation: season, slow growth, noise; a
+    clear-fell drops it to bare soil that greens slowly."""
+    rng = np.random.default_rng(seed)
+    doy = DATES.day_of_year.to_numpy()
+    years = (DATES - DATES[0]).days.to_numpy() / 365.25
+    ndvi = 0.72 + 0.01 * years + 0.08 * np.sin(2 * np.pi * (doy - 100) / 365.25)
+    if fell:
+        since = (DATES - FELL).days.to_numpy()
+        after = since >= 0
+        ndvi = np.where(after, 0.3 + 0.1 * np.clip(since / 730, 0, 1), ndvi)
+    ndvi = ndvi + rng.normal(0, 0.02, len(DATES))
+    ndvi[rng.random(len(DATES)) < 0.15] = np.nan  # cloudy composites
+    return ndvi
+
+
+def test_read_series__dates_a_clear_fell_within_one_observation():
+    for seed in range(5):
+        ndvi = _plantation(seed, fell=True)
+        out = read_series(DATES, ndvi)
+        assert out["loss"] is not None
+        clear = DATES[np.isfinite(ndvi)]
+        first = np.searchsorted(clear, FELL)  # the first clear composite after the felling
+        found = clear.get_loc(pd.Timestamp(out["loss"]["date"]))
+        assert first - 1 <= found <= first + 1, (seed, out["loss"]["date"])
+        assert out["loss"]["magnitude"] > 0.3 and 0.5 < out["loss"]["confidence"] <= 1
+
+
+def test_read_series__seasonal_change_and_noise_stay_silent():
+    for seed in range(5):
+        out = read_series(DATES, _plantation(seed, fell=False))
+        assert out["loss"] is None, seed
+        assert len(out["dry_season_levels"]) >= 5
+
+
+def test_read_series__reference_removes_the_season():
+    ref = pd.Series(_plantation(99, fell=False), index=DATES).interpolate()
+    out = read_series(DATES, _plantation(3, fell=True), reference=ref)
+    assert abs((pd.Timestamp(out["loss"]["date"]) - FELL).days) <= 16
+
+
+def test_detect_break__gradual_decline_is_not_a_break():
+    t = np.arange(0, 1500, 10.0)
+    y = 0.8 - 0.3 * t / 1500 + np.random.default_rng(0).normal(0, 0.01, len(t))
+    hit = detect_break(t, y, min_drop=0.15, min_z=4.0, trend=True)
+    assert hit is not None and not hit.passed
+
+
+def test_detect_break__onset_is_the_first_low_observation():
+    t = np.arange(0, 1000, 10.0)
+    y = np.where(t >= 505, 0.2, 0.8) + np.random.default_rng(1).normal(0, 0.01, len(t))
+    hit = detect_break(t, y, min_drop=0.15, min_z=4.0)
+    assert hit.passed and hit.day == 510.0
