@@ -5,13 +5,16 @@
 Times, in process (FastAPI TestClient, no network), for the first N flagged plots: the page
 HTML; the series chart (cold: drawn; warm: from the review cache); the chips fragment (cold:
 reads the imagery and draws the chips; warm: cached); the map layers (cold: makes the tile's
-basemap; warm). Uses a throw-away review database and chip cache, so the run folder is left
-as it was.
+basemap; warm) — with the background prefetch off. Then, on a fresh app and an empty cache with
+the prefetch on (``prefetch_plots`` = N): the page HTML while the prefetch runs, the time the
+prefetch takes, and a plot's first view once it is done. Uses a throw-away review database and
+chip cache, so the run folder is left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -24,6 +27,7 @@ from fastapi.testclient import TestClient
 from pipeline.layout import RunLayout
 from pipeline.review.app import create_app
 from pipeline.review.auth import hash_password
+from pipeline.review.settings import ReviewSettings
 
 
 def main() -> None:
@@ -37,27 +41,42 @@ def main() -> None:
         if had_cache:  # keep the run's own chip cache; measure cold on a clean one
             shutil.move(layout.review_cache, Path(tmp) / "kept")
         try:
-            timings = bench(args.results_dir, Path(tmp) / "bench.sqlite", args.plots)
+            db = Path(tmp) / "bench.sqlite"
+            timings = bench(args.results_dir, db, args.plots)
+            shutil.rmtree(layout.review_cache, ignore_errors=True)
+            timings.update(bench_prefetch(args.results_dir, db, args.plots))
         finally:
             shutil.rmtree(layout.review_cache, ignore_errors=True)
             if had_cache:
                 shutil.move(Path(tmp) / "kept", layout.review_cache)
     print(f"{args.results_dir}: {args.plots} flagged plots, seconds (median / max)")
+    print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for name, values in timings.items():
         print(f"  {name:<22} {statistics.median(values):6.3f} / {max(values):6.3f}")
 
 
-def bench(results_dir: Path, db: Path, n: int) -> dict[str, list[float]]:
-    t0 = time.perf_counter()
-    app = create_app(results_dir, db)
-    opened = time.perf_counter() - t0
-    app.state.review.store.add_user("bench", "senior", hash_password("bench-password"))
+def logged_in(app) -> TestClient:
+    store = app.state.review.store
+    if store.user("bench") is None:
+        store.add_user("bench", "senior", hash_password("bench-password"))
     client = TestClient(app)
     page = client.get("/login").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     client.post("/login", data={"name": "bench", "password": "bench-password", "csrf_token": csrf})
+    return client
+
+
+def flagged(app, n: int) -> list[int]:
     plots = app.state.review.plots
-    rows = plots.loc[plots["status"] != "consistent", "row"].head(n).tolist()
+    return plots.loc[plots["status"] != "consistent", "row"].head(n).tolist()
+
+
+def bench(results_dir: Path, db: Path, n: int) -> dict[str, list[float]]:
+    t0 = time.perf_counter()
+    app = create_app(results_dir, db, ReviewSettings(prefetch_plots=0))
+    opened = time.perf_counter() - t0
+    client = logged_in(app)
+    rows = flagged(app, n)
     out: dict[str, list[float]] = {"app start (once)": [opened]}
     steps = [
         ("page html", "/plot/{r}"),
@@ -82,6 +101,32 @@ def bench(results_dir: Path, db: Path, n: int) -> dict[str, list[float]]:
                 total += dt
         out.setdefault("first view, sum (cold)", []).append(cold)
         out.setdefault("page+chart+map+chips, cached", []).append(total)
+    return out
+
+
+def bench_prefetch(results_dir: Path, db: Path, n: int) -> dict[str, list[float]]:
+    """A fresh app (empty cache) prefetching ``n`` flagged plots: page HTML while it draws,
+    how long it takes, then each plot's first view."""
+    t0 = time.perf_counter()
+    app = create_app(results_dir, db, ReviewSettings(prefetch_plots=n))
+    out: dict[str, list[float]] = {"prefetch: app start": [time.perf_counter() - t0]}
+    client = logged_in(app)
+    rows = flagged(app, n)
+    for r in rows:
+        if app.state.prefetch.wait(timeout=0):
+            break
+        t = time.perf_counter()
+        assert client.get(f"/plot/{r}").status_code == 200
+        out.setdefault("prefetch: page html while drawing", []).append(time.perf_counter() - t)
+    app.state.prefetch.wait()
+    out["prefetch: all drawn (from start)"] = [time.perf_counter() - t0]
+    for r in rows:
+        total = 0.0
+        for url in ("/plot/{r}", "/plot/{r}/chart.png", "/plot/{r}/chips", "/plot/{r}/map.json"):
+            t = time.perf_counter()
+            assert client.get(url.format(r=r)).status_code == 200
+            total += time.perf_counter() - t
+        out.setdefault("prefetch: first view, sum", []).append(total)
     return out
 
 

@@ -114,15 +114,21 @@ class FetchReport:
 
 class MemoryCache(PieceCache):
     """An in-memory front over another cache: ``memory`` (a dict shared across calls, kept to
-    its ``size`` most recent pieces) answers repeated reads of a piece in one process, e.g.
-    the chips of several plots of one tile read each date once."""
+    its ``size`` most recent pieces and, with ``max_bytes``, to that many bytes) answers
+    repeated reads of a piece in one process, e.g. the chips of several plots of one tile read
+    each date once. Safe to share between threads."""
 
-    def __init__(self, inner: PieceCache, memory: dict, size: int = 256):
+    _lock = threading.Lock()
+
+    def __init__(
+        self, inner: PieceCache, memory: dict, size: int = 256, max_bytes: int | None = None
+    ):
         super().__init__(None)
-        self.inner, self.memory, self.size = inner, memory, size
+        self.inner, self.memory, self.size, self.max_bytes = inner, memory, size, max_bytes
 
     def get(self, key: str) -> np.ndarray | None:
-        arr = self.memory.pop(key, None)
+        with self._lock:
+            arr = self.memory.pop(key, None)
         if arr is None:
             arr = self.inner.get(key)
         if arr is not None:
@@ -134,6 +140,11 @@ class MemoryCache(PieceCache):
         self._keep(key, arr)
 
     def _keep(self, key: str, arr: np.ndarray) -> None:
-        self.memory[key] = arr  # dicts keep insertion order: the oldest piece goes first
-        while len(self.memory) > self.size:
-            self.memory.pop(next(iter(self.memory)))
+        with self._lock:
+            self.memory[key] = arr  # dicts keep insertion order: the oldest piece goes first
+            limit = self.max_bytes
+            while len(self.memory) > 1 and (
+                len(self.memory) > self.size
+                or (limit is not None and sum(a.nbytes for a in self.memory.values()) > limit)
+            ):
+                self.memory.pop(next(iter(self.memory)))

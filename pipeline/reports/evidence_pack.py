@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline.codes import REASONS, STATUS_COLORS, STATUS_LABELS, label_actions, split_reasons
 from pipeline.errors import TushuError
-from pipeline.reports.html import data_uri, figure_png
+from pipeline.reports.html import data_uri
 
 CLAIMS = {
     "plot_id": "图斑编号",
@@ -100,7 +100,7 @@ def pack_context(run, row: int, memory: dict | None = None) -> dict:
         )
     series = ""
     if plot.geometry is not None and not plot.geometry.is_empty and row in run.series["plot"]:
-        series = data_uri(figure_png(run.plot(row)), "image/png")
+        series = data_uri(run.plot_png(row), "image/png")
     return {
         "row": row,
         "plot_id": _value(plot.get("plot_id")),
@@ -146,6 +146,8 @@ def write_evidence_packs(
     consecutive rows."""
     chunks = [list(c) for c in np.array_split(np.asarray(rows, dtype=int), max(workers, 1))]
     chunks = [[int(r) for r in c] for c in chunks if len(c)]
+    for name in ("series", "items", "used"):  # read once here, shared by the forked workers
+        getattr(run, name, None)
     _FORKED.update(run=run, path_of=path_of, context=context, render=render)
     try:
         if workers <= 1 or len(rows) < 2 * workers or "fork" not in mp.get_all_start_methods():

@@ -6,6 +6,8 @@ reads files. Colours of statuses are fixed here so every chart and map agrees.
 
 from __future__ import annotations
 
+import io
+import threading
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -18,6 +20,8 @@ from pipeline.config import Evidence
 from pipeline.results.series import Windows, clean_mask
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import geopandas as gpd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -29,6 +33,12 @@ STATUS_COLORS = {
     "inconsistent": "#c62828",
 }
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+SERIES_SIZE = (9.0, 4.2)
+"""Inches of the series chart (:func:`draw_series`)."""
+SERIES_MARGINS = {"left": 0.065, "right": 0.985, "top": 0.925, "bottom": 0.2}
+"""Fixed margins of the series chart in :func:`draw_png` (figure fractions): room for the tick
+labels, the title and the legend below the axes, as the constrained layout leaves them."""
+_REUSED = threading.local()  # one Agg figure per thread, cleared after each image
 
 
 def use_cjk_font() -> str | None:
@@ -48,12 +58,64 @@ def use_cjk_font() -> str | None:
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     """PNG bytes of ``fig``, then close it (for reports and servers, where figures must not
     pile up in pyplot)."""
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
+
+
+def draw_png(
+    draw: Callable[[Axes], object],
+    size: tuple[float, float] = SERIES_SIZE,
+    dpi: int = 90,
+    margins: dict[str, float] | None = None,
+    reuse_axes: bool = False,
+) -> bytes:
+    """PNG bytes of what ``draw(ax)`` puts on one Axes: fast, for reports and servers drawing
+    many images. The figure is drawn with Agg directly (no pyplot), with fixed ``margins``
+    (default :data:`SERIES_MARGINS`) instead of a layout engine, and kept per thread (cleared
+    after each image) rather than made anew. ``reuse_axes``: keep the Axes and its ticks too,
+    removing only what was drawn — for draw functions that set every property they change
+    (:func:`draw_series`); the image is the same as on a new Axes."""
+    fig = getattr(_REUSED, "figure", None)
+    if fig is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        use_cjk_font()
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        _REUSED.figure = fig
+    fig.set_size_inches(size)
+    fig.subplots_adjust(**(margins or SERIES_MARGINS))
+    kept = fig.axes[0] if reuse_axes and len(fig.axes) == 1 else None
+    if kept is None:
+        fig.clear()
+        fig.subplots_adjust(**(margins or SERIES_MARGINS))
+    done = False
+    try:
+        draw(kept or fig.add_subplot())
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
+        done = True
+        return buf.getvalue()
+    finally:
+        if done and reuse_axes and len(fig.axes) == 1:
+            _empty_axes(fig.axes[0])
+        else:
+            fig.clear()
+
+
+def _empty_axes(ax: Axes) -> None:
+    """Remove what was drawn on ``ax`` (lines, patches, collections, texts, images, legend,
+    title) and let its limits follow the next data again; ticks and labels stay."""
+    for artist in [*ax.lines, *ax.patches, *ax.collections, *ax.texts, *ax.images]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.set_title("")
+    ax.relim()
+    ax.set_autoscale_on(True)
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -72,18 +134,22 @@ def draw_series(
     ev: Evidence,
     index: str = "ndvi",
     ax: Axes | None = None,
+    used: np.ndarray | None = None,
 ) -> Figure:
     """One plot's ``index`` over time: observations used as evidence (filled), cloudy or
     rejected ones (hollow), the peers' q10–q90 band and median, the baseline, site-preparation
     and planting-year windows, and the loss date if any.
 
     ``one``: the plot's slice of the run's series (dim ``date``); ``band``: from
-    :func:`pipeline.results.series.peer_band`; ``info``: the plot's result row.
+    :func:`pipeline.results.series.peer_band`; ``info``: the plot's result row; ``used``: bool
+    per date, the observations used as evidence (default: from
+    :func:`pipeline.results.series.clean_mask`).
     """
-    fig, ax = _axes(ax, (9, 4.2))
+    fig, ax = _axes(ax, SERIES_SIZE)
     dates = pd.DatetimeIndex(one["date"].to_numpy())
     values = one[index].to_numpy()
-    used = clean_mask(one.expand_dims("plot"), ev).isel(plot=0).to_numpy()
+    if used is None:
+        used = clean_mask(one.expand_dims("plot"), ev).isel(plot=0).to_numpy()
     if windows.planting_year is not None:
         ax.axvspan(dates.min(), windows.baseline_end, color="#90caf9", alpha=0.18, lw=0,
                    label="baseline")  # fmt: skip
@@ -108,6 +174,7 @@ def draw_series(
         f"{info.get('reasons', '') or ''}",
         fontsize=10,
         color=STATUS_COLORS.get(status, "black"),
+        y=1.0,  # where matplotlib would put it (no top tick labels), without measuring the ticks
     )
     ax.set_ylabel(index.upper())
     ax.set_xlim(dates.min(), dates.max()) if len(dates) else None

@@ -140,13 +140,14 @@ def read_chips(
     upscale: int = 4,
     items: list | None = None,
     memory: dict | None = None,
+    max_bytes: int | None = None,
 ) -> list[Chip]:
     """Chips of one plot (``plot``: its one-row result table, with ``tile``): the before/after
     pair (each kind) then a strip of ``n_strip`` dates (true colour), read through the run's
     source and cache on the plot's tile grid. ``clear``: the plot's clear share by date;
     ``windows``: its judgement windows. Empty for a plot without a geometry. For many plots:
     ``items``, the run's STAC items parsed once; ``memory``, a dict shared across calls that
-    keeps the dates read, so the plots of one tile read each date once."""
+    keeps the dates read, so the plots of one tile read each date once (up to ``max_bytes``)."""
     import pystac
     from odc.geo.geobox import GeoBox
 
@@ -171,7 +172,7 @@ def read_chips(
     days = group_by_day(items)
     cache = resolve_cache(settings.run, source, layout.root, items)
     if memory is not None:
-        cache = MemoryCache(cache, memory)
+        cache = MemoryCache(cache, memory, max_bytes=max_bytes)
     geom = plot.to_crs(grid.crs).geometry.iloc[0]
     inv = ~geobox.affine
     x0, y0, x1, y1 = geom.buffer(margin_m).bounds

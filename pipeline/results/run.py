@@ -21,7 +21,14 @@ from pipeline.errors import TushuError
 from pipeline.layout import RunLayout
 from pipeline.results.chips import Chip, read_chips
 from pipeline.results.rejudge import rejudge_run
-from pipeline.results.series import Windows, peer_band, peer_rows, plot_windows, series_dataset
+from pipeline.results.series import (
+    Windows,
+    clean_mask,
+    peer_band,
+    peer_rows,
+    plot_windows,
+    series_dataset,
+)
 from pipeline.results.stored import Grid, read_grid
 
 if TYPE_CHECKING:
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+CHIP_MEMORY_BYTES = 256 * 2**20
+"""Imagery kept in memory for the chips of the next plots (bytes; the oldest dates go first)."""
 TRACE_COLUMNS = ("row", "plot_id", "code", "metric", "value", "op", "threshold", "fired")
 
 
@@ -44,6 +53,8 @@ class Run:
 
     def __init__(self, layout: RunLayout) -> None:
         self.layout = layout
+        self._bands: dict[tuple, pd.DataFrame] = {}  # peer bands by (index, peer rows)
+        self._pieces: dict = {}  # imagery dates read for chips (see chips)
 
     def __repr__(self) -> str:
         return f"Run({str(self.layout.root)!r})"
@@ -161,7 +172,21 @@ class Run:
         """Peer band: per date, quantiles (q10, q50, q90) of ``index`` over the plot's
         planting-year peers, and ``n`` peers seen."""
         ev = self.settings.evidence
-        return peer_band(self.series, peer_rows(self.plots, self.row_of(plot), ev), ev, index)
+        rows = peer_rows(self.plots, self.row_of(plot), ev)
+        key = (index, tuple(rows.tolist()))
+        if key not in self._bands:  # plots of one planting year share their peers
+            self._bands[key] = peer_band(self.series, rows, ev, index)
+        return self._bands[key].copy()
+
+    @cached_property
+    def used(self) -> xr.DataArray:
+        """Dims (plot, date): True where an observation is used as evidence (clear enough, not
+        an isolated dip; :func:`pipeline.results.series.clean_mask`)."""
+        ds, ev, step = self.series, self.settings.evidence, 5000  # bounded temporary tables
+        if ds.sizes["plot"] <= step:
+            return clean_mask(ds, ev)
+        starts = range(0, ds.sizes["plot"], step)
+        return xr.concat([clean_mask(ds.isel(plot=slice(i, i + step)), ev) for i in starts], "plot")
 
     def plot(self, plot: str | int, ax: Axes | None = None, index: str = "ndvi") -> Figure:
         """The plot's series (clear and cloudy points), its peer band and its windows."""
@@ -177,16 +202,28 @@ class Run:
             self.settings.evidence,
             index=index,
             ax=ax,
+            used=self.used.sel(plot=row).to_numpy(),
         )
+
+    def plot_png(self, plot: str | int, index: str = "ndvi", dpi: int = 90) -> bytes:
+        """:meth:`plot` as PNG bytes, drawn the fast way (:func:`pipeline.results.charts.draw_png`:
+        one reused Agg figure, fixed margins): what the evidence packs and the review app show."""
+        from pipeline.results.charts import draw_png
+
+        return draw_png(lambda ax: self.plot(plot, ax=ax, index=index), dpi=dpi, reuse_axes=True)
 
     def chips(self, plot: str | int, **options: Any) -> list[Chip]:
         """Image chips of the plot read from the run's imagery (configured source and cache):
-        see :func:`pipeline.results.chips.read_chips` for the options."""
+        see :func:`pipeline.results.chips.read_chips` for the options. The dates read are kept
+        in memory (up to :data:`CHIP_MEMORY_BYTES`) for the next plots of the same tile, unless
+        ``memory`` says otherwise."""
         row = self.row_of(plot)
         clear = self.series["clear_share"].sel(plot=row).to_series()
+        options = {"items": self.items, "memory": self._pieces, **options}
+        options.setdefault("max_bytes", CHIP_MEMORY_BYTES)
         return read_chips(
             self.layout, self.settings, self.grid, self.plots.loc[[row]], clear,
-            self.windows(row), **{"items": self.items, **options},
+            self.windows(row), **options,
         )  # fmt: skip
 
     # -- re-judging -------------------------------------------------------------------------

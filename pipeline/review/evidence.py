@@ -7,7 +7,6 @@ browser loads (PNG bytes, a chip index, GeoJSON) and caches drawn images under
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from pathlib import Path
@@ -22,18 +21,27 @@ from pipeline.review.review_run import MAP_CRS, ReviewRun
 
 NEIGHBOUR_M = 300.0
 """Plots within this distance (metres) of the reviewed plot are drawn on its map."""
-_locks: dict[int, threading.Lock] = {}
+_locks: dict[tuple[int, str], threading.Lock] = {}  # one per plot and image kind
+_locks_guard = threading.Lock()  # guards _locks
+_drawing = threading.Lock()
 
 
 def chart_png(run: Run, row: int) -> bytes:
     """The plot's index series (clear and cloudy points, peer band, windows) as PNG, drawn
     once and kept in the review cache."""
     path = chip_dir(run, row) / "series.png"
-    if path.is_file():
-        return path.read_bytes()
-    png = draw_chart_png(run, row)
-    write_atomic(path, lambda p: p.write_bytes(png))
-    return png
+    with _lock_of(row, "chart"):
+        if path.is_file():
+            return path.read_bytes()
+        with _drawing:  # matplotlib is not thread-safe: one chart at a time
+            png = draw_chart_png(run, row)
+        write_atomic(path, lambda p: p.write_bytes(png))
+        return png
+
+
+def _lock_of(row: int, what: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault((int(row), what), threading.Lock())
 
 
 def warm_up() -> None:
@@ -48,16 +56,7 @@ def warm_up() -> None:
 
 def draw_chart_png(run: Run, row: int) -> bytes:
     """The plot's index series (clear and cloudy points, peer band, windows) as PNG."""
-    import matplotlib.pyplot as plt
-
-    warm_up()
-    fig = run.plot(int(row))
-    try:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+    return run.plot_png(int(row))
 
 
 def trace_table(run: Run, row: int) -> tuple[pd.DataFrame | None, str]:
@@ -86,8 +85,7 @@ def chip_index(run: Run, row: int) -> list[dict]:
     item id(s), kind, role, cloud state. Drawing reads the run's imagery (source + cache)."""
     folder = chip_dir(run, row)
     index = folder / "chips.json"
-    lock = _locks.setdefault(int(row), threading.Lock())
-    with lock:
+    with _lock_of(row, "chips"):
         if index.is_file():
             return json.loads(index.read_text(encoding="utf-8"))
         entries = []

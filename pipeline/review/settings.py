@@ -31,6 +31,9 @@ class ReviewSettings(BaseModel):
     basemap_max_zoom: int = Field(19, ge=1, le=24)
     worklist_limit: int = Field(500, ge=10)
     """Rows shown at once in the worklist (filter to see others)."""
+    prefetch_plots: int = Field(200, ge=0)
+    """Flagged plots whose series chart, chips and basemap are drawn in the background once the
+    app starts (flagged plots first, the worklist's shown rows moved ahead); 0: none."""
 
 
 def load_review_settings(path: Path | None) -> ReviewSettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.imagery.cache import PieceCache, cache_key
+from pipeline.imagery.cache import MemoryCache, PieceCache, cache_key
 
 
 def test_cache_key__depends_on_every_part():
@@ -43,3 +43,18 @@ def test_cache__torn_or_damaged_entry_is_refetched_not_trusted(tmp_path):
     with path.open("wb") as f:  # content and checksum disagree
         np.savez(f, data=arr * 2, sha256=np.array("0" * 64))
     assert cache.get("cd34") is None and not path.exists()
+
+
+def test_memory_cache__keeps_recent_pieces_within_count_and_bytes(tmp_path):
+    inner = PieceCache(tmp_path)
+    memory: dict = {}
+    piece = np.zeros((2, 4, 4), dtype="float32")  # 128 bytes
+    small = MemoryCache(inner, memory, size=3)
+    for i in range(5):
+        small.put(f"k{i}", piece + i)
+    assert list(memory) == ["k2", "k3", "k4"]
+    assert small.get("k0")[0, 0, 0] == 0  # evicted from memory, still on disk
+    assert list(memory) == ["k3", "k4", "k0"]
+    bounded = MemoryCache(inner, memory, size=10, max_bytes=2 * piece.nbytes)
+    bounded.put("k5", piece + 5)
+    assert list(memory) == ["k0", "k5"]

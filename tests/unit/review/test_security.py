@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from pipeline.review.app import create_app
+from pipeline.review.settings import ReviewSettings
 from pipeline.review.store import ReviewStore
 from tests.servers.review import PASSWORD, SCRIPT_ID, copy_for_review
 
@@ -19,7 +20,7 @@ HTML = {"accept": "text/html"}
 @pytest.fixture(scope="module")
 def app(tiny_run, tmp_path_factory):
     run = copy_for_review(tiny_run, tmp_path_factory.mktemp("review-security") / "run")
-    return create_app(run)
+    return create_app(run, settings=ReviewSettings(prefetch_plots=0))
 
 
 def token(client: TestClient, path: str = "/login") -> str:
