@@ -70,11 +70,15 @@ run.trace(row)
 # ## Metrics
 # The evidence metrics of this plot (NDVI / BSI units; areas in 亩).
 #
-# *Model probabilities:* this version of Tushu decides with transparent threshold rules (see
-# the trace); there is no trained model, so there are no probabilities to show.
+# *Model probabilities:* with a model configured (`evidence.model`, made by `tushu train`), the
+# run holds a probability per modelled reason (`p_<REASON>`) beside the rules' verdict; the
+# cell after the metrics shows them (empty for a run without a model).
 
 # %%
 run.plot_row(row)[["n_clear_obs", "n_baseline_obs", "n_prep_obs", "baseline_winter_ndvi",
                    "prep_ndvi_drop", "prep_bsi_rise", "planted_share", "data_share",
                    "winter_index_last", "winter_gap_peers", "years_observed", "loss_drop",
                    "loss_date"]]  # fmt: skip
+
+# %%
+run.plot_row(row).filter(like="p_")

@@ -23,8 +23,13 @@
 
 # %%
 import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
 
 from pipeline.judgement.evaluate import evaluate_run, read_truth
+from pipeline.judgement.model import fit_model, save_model, training_table
 from pipeline.results import open_run
 from pipeline.results.charts import draw_transitions
 from pipeline.results.rejudge import compare_results, status_moves
@@ -67,6 +72,22 @@ evaluation_table(evaluate_run(run.plots, truth)).join(
 
 # %% [markdown]
 # ## Retraining
-# This version of Tushu decides with threshold rules whose values are configuration
-# (`evidence.*`); there is no trained model to retrain. To adopt a threshold, put it in the
-# run's config: the next `tushu run` re-runs only the report step.
+# Thresholds are configuration (`evidence.*`): to adopt one, put it in the run's config; the
+# next `tushu run` re-runs only the steps that read it. The learned model beside the rules is
+# retrained from labelled plots — here this run against its truth (`tushu train` does the
+# same from the command line and writes `models/<name>/` with its model card). Reasons with
+# too few labelled plots are left out of the model; the card says which were fitted.
+
+# %%
+table = training_table([(run.plots, truth)])
+model = fit_model(table, sources=[str(run.layout.root)])
+folder = save_model(model, Path(tempfile.mkdtemp()) / "tuning-model")
+pd.DataFrame(model.card["metrics_out_of_fold"]).T.drop(columns="calibration", errors="ignore")
+
+# %% [markdown]
+# Re-judged with the retrained model beside the rules (`model_policy: report`): each plot keeps
+# the rules' verdict and gains a probability per modelled reason.
+
+# %%
+with_model = run.rejudge(model=folder)
+with_model.filter(regex="^(plot_id|status|reasons|p_)").head(10)
