@@ -16,7 +16,7 @@ import xarray as xr
 from pipeline.config import Imagery, PrepSettings
 from pipeline.imagery.indices import INDEX_NAMES, compute_indices
 from pipeline.imagery.masks import mask_clouds
-from pipeline.imagery.zonal import CoverageWeights, zonal_means
+from pipeline.imagery.zonal import CoverageWeights, pair_means
 
 
 @dataclass
@@ -173,15 +173,15 @@ def extract_series(
     frames = []
     n_time = raw.sizes["time"]
     for a in range(0, n_time, date_chunk):
-        chunk = raw.isel(time=slice(a, a + date_chunk))
-        idx = compute_indices(mask_clouds(chunk, imagery)).compute()
+        # load the chunk's dates (one small dask graph: the reads), then numpy only
+        chunk = raw.isel(time=slice(a, a + date_chunk)).compute()
+        idx = compute_indices(mask_clouds(chunk, imagery))
         days = idx["time"].values.astype("datetime64[D]")
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}
         arrays = {}
         for name in INDEX_NAMES:
-            arr = idx[name].values
-            arrays[name] = arr.reshape(len(days), -1)[:, weights.cell]
-            mean, share = zonal_means(arr, weights)
+            arrays[name] = idx[name].values.reshape(len(days), -1)[:, weights.cell]
+            mean, share = pair_means(arrays[name], weights)
             out[name] = mean.ravel().astype("float32")
         out["clear_share"] = share.ravel().astype("float32")
         frames.append(pd.DataFrame(out))

@@ -48,7 +48,7 @@ def coverage_weights(geoms: gpd.GeoSeries, geobox: GeoBox) -> CoverageWeights:
         srs_wkt=geobox.crs.to_wkt(),
     )
     has = ~(geoms.isna() | geoms.is_empty).to_numpy()
-    plots, cells, covs = [], [], []
+    plot = cell = cov = None
     if has.any():
         frame = gpd.GeoDataFrame(
             {"pos": np.flatnonzero(has)}, geometry=geoms[has].values, crs=geoms.crs
@@ -56,18 +56,16 @@ def coverage_weights(geoms: gpd.GeoSeries, geobox: GeoBox) -> CoverageWeights:
         df = exact_extract(
             raster, frame, ["cell_id", "coverage"], output="pandas", include_cols=["pos"]
         )
-        for pos, cid, cov in zip(df["pos"], df["cell_id"], df["coverage"], strict=True):
-            plots.append(np.full(len(cid), pos, dtype=np.int64))
-            cells.append(np.asarray(cid, dtype=np.int64))
-            covs.append(np.asarray(cov, dtype=np.float64))
-
-    def cat(a, t):
-        return np.concatenate(a) if a else np.zeros(0, dtype=t)
-
+        # one array per feature from exactextract; joined in C, no Python loop per feature
+        sizes = np.fromiter(map(len, df["cell_id"]), dtype=np.int64, count=len(df))
+        if sizes.sum():
+            plot = np.repeat(df["pos"].to_numpy(dtype=np.int64), sizes)
+            cell = np.concatenate(df["cell_id"].to_numpy()).astype(np.int64, copy=False)
+            cov = np.concatenate(df["coverage"].to_numpy()).astype(np.float64, copy=False)
     return CoverageWeights(
-        plot=cat(plots, np.int64),
-        cell=cat(cells, np.int64),
-        coverage=cat(covs, np.float64),
+        plot=plot if plot is not None else np.zeros(0, dtype=np.int64),
+        cell=cell if cell is not None else np.zeros(0, dtype=np.int64),
+        coverage=cov if cov is not None else np.zeros(0, dtype=np.float64),
         n_plots=len(geoms),
         shape=(ny, nx),
     )
@@ -80,17 +78,23 @@ def zonal_means(values: np.ndarray, weights: CoverageWeights) -> tuple[np.ndarra
     (time, plot); ``mean`` is NaN where no covered cell is clear.
     """
     nt = values.shape[0]
-    flat = values.reshape(nt, -1)[:, weights.cell]  # (time, pairs)
-    clear = np.isfinite(flat)
+    return pair_means(values.reshape(nt, -1)[:, weights.cell], weights)
+
+
+def pair_means(pairs: np.ndarray, weights: CoverageWeights) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`zonal_means` of values already gathered per (plot, cell) pair: ``pairs`` is
+    (time, pairs). All dates in one weighted ``np.bincount`` (bin = date × plot), so the cost
+    is numpy's, not Python's, whatever the number of dates; sums are added in pair order, as
+    a per-date bincount would."""
+    nt, n = pairs.shape[0], weights.n_plots
+    clear = np.isfinite(pairs)
     w = np.where(clear, weights.coverage[None, :], 0.0)
-    v = np.where(clear, flat, 0.0)
+    v = np.where(clear, pairs, 0.0)
+    bins = (np.arange(nt, dtype=np.int64)[:, None] * n + weights.plot[None, :]).ravel()
+    wsum = np.bincount(bins, w.ravel(), minlength=nt * n).reshape(nt, n)
+    vsum = np.bincount(bins, (w * v).ravel(), minlength=nt * n).reshape(nt, n)
     total = weights.total()
-    mean = np.full((nt, weights.n_plots), np.nan)
-    share = np.zeros((nt, weights.n_plots))
-    for t in range(nt):
-        wsum = np.bincount(weights.plot, w[t], minlength=weights.n_plots)
-        vsum = np.bincount(weights.plot, w[t] * v[t], minlength=weights.n_plots)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean[t] = np.where(wsum > 0, vsum / wsum, np.nan)
-            share[t] = np.where(total > 0, wsum / total, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(wsum > 0, vsum / wsum, np.nan)
+        share = np.where(total > 0, wsum / total, 0.0)
     return mean, share
