@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 
 import dask
@@ -78,6 +80,22 @@ def fetch_date(
     retry: RetryOptions,
 ) -> np.ndarray:
     """One date on ``geobox`` (float32 band, y, x): cache, else source with retries, else NaN."""
+    arr, outcome = read_date_outcome(source, items, geobox, imagery, cache, day, retry)
+    record_outcome(report, day, outcome)
+    return arr
+
+
+def read_date_outcome(
+    source: CubeSource,
+    items: list[pystac.Item],
+    geobox: GeoBox,
+    imagery: Imagery,
+    cache: PieceCache,
+    day: str,
+    retry: RetryOptions,
+) -> tuple[np.ndarray, str]:
+    """:func:`fetch_date` without side effects on a report (so it can run on a dask worker):
+    the array and what happened, ``"cached"``, ``"fetched"`` or ``"skipped: <why>"``."""
     key = cache_key(
         source.name,
         _grid_key(geobox),
@@ -87,9 +105,7 @@ def fetch_date(
     )
     arr = cache.get(key)
     if arr is not None:
-        with report.lock:
-            report.cached.append(day)
-        return arr
+        return arr, "cached"
 
     @tenacity.retry(
         stop=stop_after_attempt(retry.attempts),
@@ -107,14 +123,67 @@ def fetch_date(
     except Exception as err:  # noqa: BLE001 - any read fault of one scene: skip it
         ids = ", ".join(it.id for it in items)
         LOG.warning("scene(s) %s of %s could not be read, skipped: %s", ids, day, err)
-        with report.lock:
-            report.skipped[day] = f"{ids}: {type(err).__name__}: {err}"[:500]
-        return np.full((len(CUBE_BANDS), *geobox.shape), np.nan, dtype="float32")
+        nan = np.full((len(CUBE_BANDS), *geobox.shape), np.nan, dtype="float32")
+        return nan, f"skipped: {ids}: {type(err).__name__}: {err}"[:509]
     arr = np.asarray(arr, dtype="float32")
     cache.put(key, arr)
+    return arr, "fetched"
+
+
+def record_outcome(report: FetchReport, day: str, outcome: str) -> None:
+    """Note one date's outcome (from :func:`read_date_outcome`) in the tile's report."""
     with report.lock:
-        report.fetched.append(day)
-    return arr
+        if outcome == "cached":
+            report.cached.append(day)
+        elif outcome == "fetched":
+            report.fetched.append(day)
+        else:
+            report.skipped[day] = outcome.removeprefix("skipped: ")
+
+
+def iter_chunks(
+    items: list[pystac.Item],
+    imagery: Imagery,
+    geobox: GeoBox,
+    *,
+    source: CubeSource,
+    cache: PieceCache,
+    report: FetchReport,
+    date_chunk: int,
+    retry: RetryOptions,
+    executor: Executor | None = None,
+) -> Iterator[xr.Dataset]:
+    """The cube of :func:`load_cube`, in memory ``date_chunk`` dates at a time (numpy-backed
+    Datasets, same variables and attrs): no dask graph. The dates of a chunk are read by
+    ``executor`` (threads, or a dask.distributed cluster's executor) when given."""
+    days = group_by_day(items)
+    names = list(days)
+    for a in range(0, len(names), date_chunk):
+        part = names[a : a + date_chunk]
+        args = [(source, days[d], geobox, imagery, cache, d, retry) for d in part]
+        if executor is None:
+            results = [read_date_outcome(*x) for x in args]
+        else:
+            results = [f.result() for f in [executor.submit(read_date_outcome, *x) for x in args]]
+        for day, (_, outcome) in zip(part, results, strict=True):
+            record_outcome(report, day, outcome)
+        data = np.stack([arr for arr, _ in results]) if results else None
+        yield cube_dataset(data, part, geobox, imagery, source)
+
+
+def cube_dataset(data, days: list[str], geobox: GeoBox, imagery: Imagery, source) -> xr.Dataset:
+    """The cube Dataset of ``data`` (time, band, y, x; numpy or dask) on ``geobox``."""
+    coords = dict(xr_coords(geobox))
+    coords["time"] = np.array(days, dtype="datetime64[ns]")
+    attrs = {"scale": imagery.scale, "offset": imagery.offset, "nodata": np.nan}
+    variables = {
+        band: xr.DataArray(data[:, i], dims=("time", "y", "x"), attrs=dict(attrs))
+        for i, band in enumerate(CUBE_BANDS)
+    }
+    variables["scl"].attrs.update(scale=1.0, offset=0.0)
+    for band in getattr(source, "missing_bands", ()):
+        variables[band].attrs["missing"] = True  # the sensor lacks it: all NaN, not "no data"
+    return xr.Dataset(variables, coords=coords)
 
 
 def load_cube(
@@ -149,14 +218,4 @@ def load_cube(
         for day, its in days.items()
     ]
     data = da.stack(pieces, axis=0).rechunk((date_chunk, -1, -1, -1))
-    coords = dict(xr_coords(geobox))
-    coords["time"] = np.array(list(days), dtype="datetime64[ns]")
-    attrs = {"scale": imagery.scale, "offset": imagery.offset, "nodata": np.nan}
-    variables = {
-        band: xr.DataArray(data[:, i], dims=("time", "y", "x"), attrs=dict(attrs))
-        for i, band in enumerate(CUBE_BANDS)
-    }
-    variables["scl"].attrs.update(scale=1.0, offset=0.0)
-    for band in getattr(source, "missing_bands", ()):
-        variables[band].attrs["missing"] = True  # the sensor lacks it: all NaN, not "no data"
-    return xr.Dataset(variables, coords=coords)
+    return cube_dataset(data, list(days), geobox, imagery, source)

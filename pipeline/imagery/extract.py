@@ -1,6 +1,6 @@
 """One tile's imagery reduced to per-plot series and site-preparation shares, from any source.
 
-A :class:`~pipeline.imagery.sources.CubeSource` gives a lazy (time, y, x) cube that is masked,
+A :class:`~pipeline.imagery.sources.CubeSource` gives a (time, y, x) cube, read and masked,
 turned into indices and reduced per plot date chunk by date chunk; a
 :class:`~pipeline.imagery.sources.SeriesSource` answers the per-plot series itself. Both give
 the same two tables, so the tile step never asks which kind of source it has.
@@ -8,6 +8,7 @@ the same two tables, so the tile step never asks which kind of source it has.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -17,8 +18,8 @@ from odc.geo.geobox import GeoBox
 
 from pipeline.config import Imagery, PrepSettings, RetryOptions
 from pipeline.imagery.cache import FetchReport, PieceCache
-from pipeline.imagery.cube import load_cube
-from pipeline.imagery.series import extract_series
+from pipeline.imagery.cube import group_by_day, iter_chunks
+from pipeline.imagery.series import reduce_chunks
 from pipeline.imagery.sources import CubeSource, SeriesSource
 from pipeline.imagery.zonal import coverage_weights
 
@@ -44,25 +45,28 @@ def extract_tile(
     report: FetchReport,
     date_chunk: int = 12,
     retry: RetryOptions | None = None,
+    executor: Executor | None = None,
 ) -> TileSeries:
     """Series and planted shares of the tile's ``plots`` (need ``row``, ``planting_year``,
-    geometry) over ``items``; ``geobox`` is the tile's grid (cube sources only)."""
+    geometry) over ``items``; ``geobox`` is the tile's grid (cube sources only). The cube is
+    read ``date_chunk`` dates at a time, by ``executor`` when given (threads or a dask
+    cluster; see :mod:`pipeline.imagery.compute`)."""
     if isinstance(source, SeriesSource):
         series, pixels = source.read_series(plots, items, cache, report, prep)
         return TileSeries(series, pixels, int(series["date"].nunique()) if len(series) else 0)
-    cube = load_cube(
+    n_dates = len(group_by_day(items))
+    chunks = iter_chunks(
         items,
         imagery,
         geobox,
+        source=source,
         cache=cache,
         report=report,
-        source=source,
         date_chunk=date_chunk,
-        retry=retry,
+        retry=retry or RetryOptions(),
+        executor=executor,
     )
     weights = coverage_weights(plots.geometry.to_crs(geobox.crs).reset_index(drop=True), geobox)
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
-    series, pixels = extract_series(
-        cube, weights, plots["row"].to_numpy(), years, imagery, prep, date_chunk
-    )
-    return TileSeries(series, pixels, int(cube.sizes["time"]))
+    series, pixels = reduce_chunks(chunks, weights, plots["row"].to_numpy(), years, imagery, prep)
+    return TileSeries(series, pixels, n_dates)

@@ -6,6 +6,7 @@ per-pixel accumulators (one value per plot–cell pair), whatever the number of 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -167,14 +168,28 @@ def extract_series(
     row ids and claimed planting years (0 when unknown), in the weights' plot order. Returns
     (series with columns row, date, ndvi, ndmi, bsi, clear_share; pixel evidence per row).
     """
+    chunks = (
+        raw.isel(time=slice(a, a + date_chunk)).compute()
+        for a in range(0, raw.sizes["time"], date_chunk)
+    )
+    return reduce_chunks(chunks, weights, rows, years, imagery, ev)
+
+
+def reduce_chunks(
+    chunks: Iterable[xr.Dataset],
+    weights: CoverageWeights,
+    rows: np.ndarray,
+    years: np.ndarray,
+    imagery: Imagery,
+    ev: PrepSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`extract_series` over in-memory cube chunks (time order, numpy-backed): per
+    chunk, masks and indices in numpy, one gather per index and one bincount for all dates."""
     start, end = prep_windows(years, ev)
     pair_start, pair_end = start[weights.plot], end[weights.plot]
     acc = PrepAccumulator.empty(len(weights.plot))
     frames = []
-    n_time = raw.sizes["time"]
-    for a in range(0, n_time, date_chunk):
-        # load the chunk's dates (one small dask graph: the reads), then numpy only
-        chunk = raw.isel(time=slice(a, a + date_chunk)).compute()
+    for chunk in chunks:
         idx = compute_indices(mask_clouds(chunk, imagery))
         days = idx["time"].values.astype("datetime64[D]")
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}

@@ -372,7 +372,7 @@ def step_report(
 
     def go() -> None:
         layout = RunLayout.of(output_dir)
-        tiles = tuple(layout.tile(t) for t in read_plan(plan).tile_ids)
+        tiles = tuple(layout.tile(t) for t in read_plan(plan).job_ids)
         inputs = ReportInputs(plots, items, plan, desk_table, desk_meta, tiles)
         report_step(_view(ReportView, view), inputs, layout, run_id or None, started or None)
 
