@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 import pystac
+from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 
 from pipeline.config import Imagery, PrepSettings, RetryOptions
 from pipeline.imagery.cache import FetchReport, PieceCache
 from pipeline.imagery.cube import group_by_day, iter_chunks
-from pipeline.imagery.series import reduce_chunks
+from pipeline.imagery.series import ChunkReducer, reduce_chunks
 from pipeline.imagery.sources import CubeSource, SeriesSource
 from pipeline.imagery.zonal import coverage_weights
 
@@ -70,3 +71,118 @@ def extract_tile(
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
     series, pixels = reduce_chunks(chunks, weights, plots["row"].to_numpy(), years, imagery, prep)
     return TileSeries(series, pixels, n_dates)
+
+
+def extract_tiles(
+    source: CubeSource | SeriesSource,
+    parts: list[tuple[gpd.GeoDataFrame, GeoBox]],
+    items: list[pystac.Item],
+    imagery: Imagery,
+    prep: PrepSettings,
+    cache: PieceCache,
+    report: FetchReport,
+    date_chunk: int = 12,
+    retry: RetryOptions | None = None,
+    executor: Executor | None = None,
+) -> list[TileSeries]:
+    """:func:`extract_tile` for several tiles (plots, grid) of one job, reading each scene's
+    window once for all of them when that cannot change a value: the tiles' grids are one
+    grid (same CRS and pixel size, as planned) and every scene is in that CRS, so a window
+    read is a paste or a purely affine resampling (see :func:`shares_reads`). Each tile then
+    takes its slice of the shared window, masked and reduced exactly as on its own."""
+    if len(parts) == 1 or not shares_reads(source, items, parts[0][1].crs):
+        return [
+            extract_tile(
+                source,
+                plots,
+                items,
+                geobox,
+                imagery,
+                prep,
+                cache,
+                report,
+                date_chunk,
+                retry,
+                executor,
+            )  # fmt: skip
+            for plots, geobox in parts
+        ]
+    window = union_geobox([g for _, g in parts])
+    reducers = []
+    for plots, geobox in parts:
+        weights = coverage_weights(plots.geometry.to_crs(geobox.crs).reset_index(drop=True), geobox)
+        years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
+        reducers.append(ChunkReducer(weights, plots["row"].to_numpy(), years, imagery, prep))
+    slices = [window_slices(window, g) for _, g in parts]
+    chunks = iter_chunks(
+        items,
+        imagery,
+        window,
+        source=source,
+        cache=cache,
+        report=report,
+        date_chunk=date_chunk,
+        retry=retry or RetryOptions(),
+        executor=executor,
+    )
+    for chunk in chunks:
+        for reducer, (ys, xs) in zip(reducers, slices, strict=True):
+            reducer.add(chunk.isel(y=ys, x=xs))
+    n_dates = len(group_by_day(items))
+    return [TileSeries(*r.result(), n_dates) for r in reducers]
+
+
+def shares_reads(source, items: list[pystac.Item], crs) -> bool:
+    """Whether reading one window for several tiles gives each tile exactly the pixels of its
+    own read: the source reads files (not a server that renders each request) and every scene
+    declares ``crs`` (no reprojection, whose approximate transformer depends on the window)."""
+    if not getattr(source, "window_invariant", False):
+        return False
+    want = CRS(str(crs))
+    for it in items:
+        code = it.properties.get("proj:code") or (
+            f"EPSG:{it.properties['proj:epsg']}" if it.properties.get("proj:epsg") else None
+        )
+        if code is None or CRS(code) != want:
+            return False
+    return True
+
+
+def union_geobox(geoboxes: list[GeoBox]) -> GeoBox:
+    """The grid box covering several boxes of one grid (same CRS, resolution and alignment)."""
+    first = geoboxes[0]
+    x0 = min(g.extent.boundingbox.left for g in geoboxes)
+    y0 = min(g.extent.boundingbox.bottom for g in geoboxes)
+    x1 = max(g.extent.boundingbox.right for g in geoboxes)
+    y1 = max(g.extent.boundingbox.top for g in geoboxes)
+    return GeoBox.from_bbox((x0, y0, x1, y1), crs=first.crs, resolution=first.resolution)
+
+
+def window_slices(window: GeoBox, part: GeoBox) -> tuple[slice, slice]:
+    """(rows, cols) of ``part`` inside ``window`` (both on one grid)."""
+    res = window.resolution.x
+    col = round((part.affine.c - window.affine.c) / res)
+    row = round((window.affine.f - part.affine.f) / res)
+    ny, nx = part.shape
+    if col < 0 or row < 0 or row + ny > window.shape[0] or col + nx > window.shape[1]:
+        raise ValueError("tile grid is not inside the shared window")
+    return slice(row, row + ny), slice(col, col + nx)
+
+
+def read_groups(
+    geoboxes: list[GeoBox], max_pixels: int, max_spread: float = 2.0
+) -> list[list[int]]:
+    """Consecutive tiles (indices) whose union window is at most ``max_spread`` times their own
+    pixels and at most ``max_pixels``: they share reads; a far-away tile starts a new group."""
+    groups: list[list[int]] = []
+    for i in range(len(geoboxes)):
+        if groups:
+            cand = groups[-1] + [i]
+            union = union_geobox([geoboxes[k] for k in cand])
+            own = sum(geoboxes[k].shape[0] * geoboxes[k].shape[1] for k in cand)
+            px = union.shape[0] * union.shape[1]
+            if px <= max_spread * own and px <= max_pixels:
+                groups[-1] = cand
+                continue
+        groups.append([i])
+    return groups

@@ -183,26 +183,53 @@ def reduce_chunks(
     imagery: Imagery,
     ev: PrepSettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`extract_series` over in-memory cube chunks (time order, numpy-backed): per
-    chunk, masks and indices in numpy, one gather per index and one bincount for all dates."""
-    start, end = prep_windows(years, ev)
-    pair_start, pair_end = start[weights.plot], end[weights.plot]
-    acc = PrepAccumulator.empty(len(weights.plot))
-    frames = []
+    """:func:`extract_series` over in-memory cube chunks (time order, numpy-backed)."""
+    reducer = ChunkReducer(weights, rows, years, imagery, ev)
     for chunk in chunks:
-        idx = compute_indices(mask_clouds(chunk, imagery))
+        reducer.add(chunk)
+    return reducer.result()
+
+
+class ChunkReducer:
+    """Per-plot series and site-preparation evidence, fed one in-memory cube chunk at a time
+    (time order): per chunk, masks and indices in numpy, one gather per index and one
+    weighted bincount for all its dates."""
+
+    def __init__(
+        self,
+        weights: CoverageWeights,
+        rows: np.ndarray,
+        years: np.ndarray,
+        imagery: Imagery,
+        ev: PrepSettings,
+    ) -> None:
+        self.weights, self.rows, self.imagery, self.ev = weights, rows, imagery, ev
+        start, end = prep_windows(years, ev)
+        self.pair_start, self.pair_end = start[weights.plot], end[weights.plot]
+        self.acc = PrepAccumulator.empty(len(weights.plot))
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, chunk: xr.Dataset) -> None:
+        """Fold one chunk (DN cube on the weights' grid, dims time, y, x) in."""
+        w, rows = self.weights, self.rows
+        idx = compute_indices(mask_clouds(chunk, self.imagery))
         days = idx["time"].values.astype("datetime64[D]")
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}
         arrays = {}
         for name in INDEX_NAMES:
-            arrays[name] = idx[name].values.reshape(len(days), -1)[:, weights.cell]
-            mean, share = pair_means(arrays[name], weights)
+            arrays[name] = idx[name].values.reshape(len(days), -1)[:, w.cell]
+            mean, share = pair_means(arrays[name], w)
             out[name] = mean.ravel().astype("float32")
         out["clear_share"] = share.ravel().astype("float32")
-        frames.append(pd.DataFrame(out))
+        self.frames.append(pd.DataFrame(out))
         for t, day in enumerate(days):
-            update_prep(acc, day, arrays["ndvi"][t], arrays["bsi"][t], pair_start, pair_end)
-    series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    pixels = planted_shares(acc, weights, ev)
-    pixels.insert(0, "row", rows)
-    return series, pixels
+            update_prep(
+                self.acc, day, arrays["ndvi"][t], arrays["bsi"][t], self.pair_start, self.pair_end
+            )
+
+    def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(series: row, date, ndvi, ndmi, bsi, clear_share; pixel evidence per row)."""
+        series = pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame()
+        pixels = planted_shares(self.acc, self.weights, self.ev)
+        pixels.insert(0, "row", self.rows)
+        return series, pixels

@@ -25,7 +25,7 @@ from pipeline.files import write_json, write_table
 from pipeline.imagery.cache import FetchReport
 from pipeline.imagery.compute import open_executor
 from pipeline.imagery.cube import resolve_cache
-from pipeline.imagery.extract import extract_tile
+from pipeline.imagery.extract import extract_tiles, read_groups
 from pipeline.imagery.search import item_crs, search_items
 from pipeline.imagery.sources import open_source
 from pipeline.imagery.tiles import group_tiles, job_id_of, plan_tiles
@@ -183,27 +183,17 @@ def tile_step(
     cache = resolve_cache(run, source, output_dir, items)
     report = FetchReport()
     series, pixels, shapes, n_dates = [], [], {}, 0
+    grids = [GeoBox.from_bbox(t.bbox, crs=plan.crs, resolution=imagery.resolution) for t in tiles]
     with open_executor(run) as executor:
-        for tile in tiles:
-            plots = all_plots[all_plots["tile"] == tile.tile_id]
-            geobox = GeoBox.from_bbox(tile.bbox, crs=plan.crs, resolution=imagery.resolution)
-            out = extract_tile(
-                source,
-                plots,
-                items,
-                geobox,
-                imagery,
-                view.prep,
-                cache,
-                report,
-                date_chunk=run.date_chunk,
-                retry=run.retry,
-                executor=executor,
-            )
-            series.append(out.series)
-            pixels.append(out.pixels)
-            shapes[tile.tile_id] = tuple(geobox.shape)
-            n_dates = max(n_dates, out.n_dates)
+        for group in read_groups(grids, run.tile_job_pixels):
+            parts = [(all_plots[all_plots["tile"] == tiles[k].tile_id], grids[k]) for k in group]
+            outs = extract_tiles(source, parts, items, imagery, view.prep, cache, report,
+                                 run.date_chunk, run.retry, executor)  # fmt: skip
+            for k, out in zip(group, outs, strict=True):
+                series.append(out.series)
+                pixels.append(out.pixels)
+                shapes[tiles[k].tile_id] = tuple(grids[k].shape)
+                n_dates = max(n_dates, out.n_dates)
     write_table(_concat(series), series_out)
     write_table(_concat(pixels), pixels_out)
     meta = TileMeta(

@@ -56,6 +56,9 @@ def band_assets(imagery: Imagery) -> dict[str, str]:
 class StacSource:
     """Static catalog or STAC API; odc-stac loads each scene on the tile's grid."""
 
+    #: a window read gives the same pixels as a read of any larger window holding it
+    window_invariant = True
+
     def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
         self.imagery = imagery
         self.retry = retry or RetryOptions()

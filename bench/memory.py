@@ -1,7 +1,7 @@
 """Peak memory of one tile's series extraction as the number of dates grows.
 
 Each size runs in a fresh process; the cube is lazy (dask, seeded random DN values), so only
-``date_chunk`` dates are in memory at once. Usage: python scripts/bench_memory.py [sizes...]
+``date_chunk`` dates are in memory at once. Part of ``python -m bench`` (``--only memory``).
 """
 
 from __future__ import annotations
@@ -50,14 +50,17 @@ print(json.dumps({"dates": n_dates, "seconds": round(elapsed, 2), "peak_rss_mb":
 """
 
 
-def main(sizes: list[int]) -> None:
-    print("tile 256 x 256 px (2.56 km), 300 plots, date_chunk 12")
-    for n in sizes:
+def run(sizes: list[int] | None = None) -> list[dict]:
+    """Tile 256 x 256 px (2.56 km), 300 plots, date_chunk 12: seconds and peak RSS per size."""
+    rows = []
+    for n in sizes or [60, 240, 960]:
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, check=True
         )
-        print(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [60, 240, 960])
+    for row in run([int(a) for a in sys.argv[1:]] or None):
+        print(row)

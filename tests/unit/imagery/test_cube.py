@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pystac
+from odc.geo.geobox import GeoBox
+
+from pipeline.config import Imagery, RetryOptions
+from pipeline.imagery.bands import CUBE_BANDS
+from pipeline.imagery.cache import FetchReport, PieceCache
+from pipeline.imagery.cube import iter_chunks, load_cube
+from tests.synthetic import UTM, X0, Y0
+
+IMG = Imagery(catalog="x", start=date(2021, 1, 1), end=date(2022, 1, 1))
+RETRY = RetryOptions(attempts=1, backoff_s=0)
+GEOBOX = GeoBox.from_bbox((X0, Y0, X0 + 60, Y0 + 40), crs=UTM, resolution=10)
+
+
+class FakeSource:
+    """Every date a distinct constant per band; the scene ``bad`` fails to read."""
+
+    name = "fake"
+    remote = False
+
+    def read_date(self, items, geobox):
+        if any(it.id == "bad" for it in items):
+            raise OSError("truncated")
+        day = items[0].datetime.timetuple().tm_yday
+        out = np.empty((len(CUBE_BANDS), *geobox.shape), dtype="float32")
+        out[:] = (day * 10 + np.arange(len(CUBE_BANDS)))[:, None, None]
+        return out
+
+
+def _items() -> list[pystac.Item]:
+    days = [datetime(2021, 1, 1 + 3 * k, tzinfo=UTC) for k in range(7)]
+    ids = [f"s{k}" for k in range(7)]
+    ids[4] = "bad"
+    return [pystac.Item(i, None, None, d, {}) for i, d in zip(ids, days, strict=True)]
+
+
+def _read(executor=None, date_chunk: int = 3):
+    report = FetchReport()
+    chunks = list(iter_chunks(_items(), IMG, GEOBOX, source=FakeSource(), cache=PieceCache(None),
+                              report=report, date_chunk=date_chunk, retry=RETRY,
+                              executor=executor))  # fmt: skip
+    return chunks, report
+
+
+def test_iter_chunks__same_cube_as_the_lazy_one_chunk_by_chunk():
+    chunks, report = _read()
+    assert [c.sizes["time"] for c in chunks] == [3, 3, 1]
+    lazy = load_cube(_items(), IMG, GEOBOX, source=FakeSource(), retry=RETRY, date_chunk=3)
+    for band in CUBE_BANDS:
+        got = np.concatenate([c[band].values for c in chunks])
+        np.testing.assert_array_equal(got, lazy[band].values)
+    assert len(report.fetched) == 6 and list(report.skipped) == ["2021-01-13"]
+    assert np.isnan(chunks[1]["red"].values[1]).all()  # the failed date is NaN
+
+
+def test_iter_chunks__threads_read_the_same_dates_and_record_the_same_outcomes():
+    serial, rep1 = _read()
+    with ThreadPoolExecutor(2) as ex:
+        threaded, rep2 = _read(ex)
+    for a, b in zip(serial, threaded, strict=True):
+        assert a.identical(b)
+    assert sorted(rep1.fetched) == sorted(rep2.fetched) and rep1.skipped == rep2.skipped
