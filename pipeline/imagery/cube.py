@@ -11,6 +11,7 @@ fix (bad credentials, exhausted quota) stop the run with an error naming the set
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import Executor
@@ -22,6 +23,8 @@ import numpy as np
 import pystac
 import tenacity
 import xarray as xr
+from odc.geo import geom
+from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from tenacity import (
@@ -33,9 +36,17 @@ from tenacity import (
 from pipeline.config import Imagery, RetryOptions, RunOptions
 from pipeline.imagery.bands import CUBE_BANDS
 from pipeline.imagery.cache import FetchReport, PieceCache, cache_key
-from pipeline.imagery.sources import CubeSource, FatalSourceError, ImagerySource, open_source
+from pipeline.imagery.sources import (
+    CubeSource,
+    FatalSourceError,
+    ImagerySource,
+    intersects,
+    open_source,
+)
 
 LOG = logging.getLogger(__name__)
+#: side (pixels) of the imagery cache's blocks, on a grid fixed by the CRS and resolution
+CACHE_BLOCK = 512
 
 
 def group_by_day(items: list[pystac.Item]) -> dict[str, list[pystac.Item]]:
@@ -96,6 +107,8 @@ def read_date_outcome(
 ) -> tuple[np.ndarray, str]:
     """:func:`fetch_date` without side effects on a report (so it can run on a dask worker):
     the array and what happened, ``"cached"``, ``"fetched"`` or ``"skipped: <why>"``."""
+    if cache.root is not None and shares_reads(source, items, geobox.crs):
+        return read_date_blocks(source, items, geobox, imagery, cache, day, retry)
     key = cache_key(
         source.name,
         _grid_key(geobox),
@@ -106,6 +119,16 @@ def read_date_outcome(
     arr = cache.get(key)
     if arr is not None:
         return arr, "cached"
+    arr, why = _read_with_retries(source, items, geobox, retry, day)
+    if why:
+        return arr, why
+    cache.put(key, arr)
+    return arr, "fetched"
+
+
+def _read_with_retries(source, items, geobox: GeoBox, retry: RetryOptions, day: str):
+    """(array, "") read with retries and backoff; (NaN array, "skipped: ...") when the date
+    still fails; faults no retry fixes are raised."""
 
     @tenacity.retry(
         stop=stop_after_attempt(retry.attempts),
@@ -117,7 +140,7 @@ def read_date_outcome(
         return source.read_date(items, geobox)
 
     try:
-        arr = read()
+        return np.asarray(read(), dtype="float32"), ""
     except FatalSourceError:
         raise
     except Exception as err:  # noqa: BLE001 - any read fault of one scene: skip it
@@ -125,9 +148,76 @@ def read_date_outcome(
         LOG.warning("scene(s) %s of %s could not be read, skipped: %s", ids, day, err)
         nan = np.full((len(CUBE_BANDS), *geobox.shape), np.nan, dtype="float32")
         return nan, f"skipped: {ids}: {type(err).__name__}: {err}"[:509]
-    arr = np.asarray(arr, dtype="float32")
-    cache.put(key, arr)
-    return arr, "fetched"
+
+
+def read_date_blocks(
+    source: CubeSource,
+    items: list[pystac.Item],
+    geobox: GeoBox,
+    imagery: Imagery,
+    cache: PieceCache,
+    day: str,
+    retry: RetryOptions,
+) -> tuple[np.ndarray, str]:
+    """One date on ``geobox`` through the cache's fixed blocks (:data:`CACHE_BLOCK` pixels of
+    the CRS's grid, whatever the run): each block is keyed by source, grid, block, date, bands
+    and the scenes that touch it, so runs over other or overlapping plots, and re-runs, share
+    entries. Missing blocks are read in one window (the window-invariant sources only: the
+    values equal a read of ``geobox`` itself) and stored; the answer is cut from the blocks."""
+    res = abs(geobox.resolution.x)
+    side = CACHE_BLOCK * res
+    ny, nx = geobox.shape
+    x0, y1 = geobox.affine.c, geobox.affine.f
+    bx0, bx1 = math.floor(x0 / side), math.ceil((x0 + nx * res) / side)
+    by0, by1 = math.floor((y1 - ny * res) / side), math.ceil(y1 / side)
+    keys = {}
+    for j in range(by0, by1):
+        for i in range(bx0, bx1):
+            box = geom.box(i * side, j * side, (i + 1) * side, (j + 1) * side, geobox.crs)
+            lonlat = box.to_crs("EPSG:4326").boundingbox
+            ids = [it.id for it in items if intersects(it.bbox, tuple(lonlat))]
+            area = {"crs": str(geobox.crs), "resolution": res, "block": [i, j], "size": CACHE_BLOCK}
+            extra = {"items": ids, "harmonize": imagery.harmonize}
+            keys[(i, j)] = cache_key(source.name, area, day, CUBE_BANDS, extra)
+    blocks = {b: cache.get(k) for b, k in keys.items()}
+    wide = GeoBox.from_bbox((bx0 * side, by0 * side, bx1 * side, by1 * side), crs=geobox.crs,
+                            resolution=res)  # fmt: skip
+    outcome = "cached"
+    if any(b is None for b in blocks.values()):
+        arr, why = _read_with_retries(source, items, wide, retry, day)
+        if why:
+            return np.full((len(CUBE_BANDS), ny, nx), np.nan, dtype="float32"), why
+        for (i, j), block in blocks.items():
+            if block is None:
+                r, c = (by1 - 1 - j) * CACHE_BLOCK, (i - bx0) * CACHE_BLOCK
+                piece = np.ascontiguousarray(arr[:, r : r + CACHE_BLOCK, c : c + CACHE_BLOCK])
+                cache.put(keys[(i, j)], piece)
+        outcome = "fetched"
+    else:
+        arr = np.empty((len(CUBE_BANDS), *wide.shape), dtype="float32")
+        for (i, j), block in blocks.items():
+            r, c = (by1 - 1 - j) * CACHE_BLOCK, (i - bx0) * CACHE_BLOCK
+            arr[:, r : r + CACHE_BLOCK, c : c + CACHE_BLOCK] = block
+    r0 = round((wide.affine.f - y1) / res)
+    c0 = round((x0 - wide.affine.c) / res)
+    return np.ascontiguousarray(arr[:, r0 : r0 + ny, c0 : c0 + nx]), outcome
+
+
+def shares_reads(source, items: list[pystac.Item], crs) -> bool:
+    """Whether a read of a larger window gives exactly the pixels of a read of ``crs`` grid
+    windows inside it: the source reads files (not a server rendering each request) and every
+    scene declares ``crs`` (no reprojection, whose approximate transformer depends on the
+    window)."""
+    if not getattr(source, "window_invariant", False):
+        return False
+    want = CRS(str(crs))
+    for it in items:
+        code = it.properties.get("proj:code") or (
+            f"EPSG:{it.properties['proj:epsg']}" if it.properties.get("proj:epsg") else None
+        )
+        if code is None or CRS(code) != want:
+            return False
+    return True
 
 
 def record_outcome(report: FetchReport, day: str, outcome: str) -> None:

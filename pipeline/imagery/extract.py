@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 import pystac
-from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 
 from pipeline.config import Imagery, PrepSettings, RetryOptions
 from pipeline.imagery.cache import FetchReport, PieceCache
-from pipeline.imagery.cube import group_by_day, iter_chunks
+from pipeline.imagery.cube import group_by_day, iter_chunks, shares_reads
 from pipeline.imagery.series import ChunkReducer, reduce_chunks
 from pipeline.imagery.sources import CubeSource, SeriesSource
 from pipeline.imagery.zonal import coverage_weights
@@ -130,22 +129,6 @@ def extract_tiles(
             reducer.add(chunk.isel(y=ys, x=xs))
     n_dates = len(group_by_day(items))
     return [TileSeries(*r.result(), n_dates) for r in reducers]
-
-
-def shares_reads(source, items: list[pystac.Item], crs) -> bool:
-    """Whether reading one window for several tiles gives each tile exactly the pixels of its
-    own read: the source reads files (not a server that renders each request) and every scene
-    declares ``crs`` (no reprojection, whose approximate transformer depends on the window)."""
-    if not getattr(source, "window_invariant", False):
-        return False
-    want = CRS(str(crs))
-    for it in items:
-        code = it.properties.get("proj:code") or (
-            f"EPSG:{it.properties['proj:epsg']}" if it.properties.get("proj:epsg") else None
-        )
-        if code is None or CRS(code) != want:
-            return False
-    return True
 
 
 def union_geobox(geoboxes: list[GeoBox]) -> GeoBox:

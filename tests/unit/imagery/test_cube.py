@@ -66,3 +66,45 @@ def test_iter_chunks__threads_read_the_same_dates_and_record_the_same_outcomes()
     for a, b in zip(serial, threaded, strict=True):
         assert a.identical(b)
     assert sorted(rep1.fetched) == sorted(rep2.fetched) and rep1.skipped == rep2.skipped
+
+
+class GridSource(FakeSource):
+    """Window-invariant: each pixel's value is a function of its position and the date."""
+
+    window_invariant = True
+
+    def __init__(self):
+        self.reads = 0
+
+    def read_date(self, items, geobox):
+        self.reads += 1
+        x, y = np.meshgrid(geobox.coords["x"].values, geobox.coords["y"].values)
+        day = items[0].datetime.timetuple().tm_yday
+        base = (x - X0) / 10 + (y - Y0) / 1000 + day
+        return np.stack([base + b for b in range(len(CUBE_BANDS))]).astype("float32")
+
+
+def _scenes(n: int = 2) -> list[pystac.Item]:
+    box = [110.0, 20.0, 130.0, 30.0]
+    return [pystac.Item(f"g{k}", None, box, datetime(2021, 3, 1 + k, tzinfo=UTC),
+                        {"proj:code": UTM}) for k in range(n)]  # fmt: skip
+
+
+def test_block_cache__overlapping_windows_share_entries_and_values(tmp_path):
+    cache, source = PieceCache(tmp_path), GridSource()
+    a = GeoBox.from_bbox((X0 + 100, Y0, X0 + 900, Y0 + 500), crs=UTM, resolution=10)
+    b = GeoBox.from_bbox((X0 + 300, Y0 + 200, X0 + 1200, Y0 + 600), crs=UTM, resolution=10)
+
+    def read(geobox):
+        report = FetchReport()
+        chunks = iter_chunks(_scenes(), IMG, geobox, source=source, cache=cache, report=report,
+                             date_chunk=5, retry=RETRY)  # fmt: skip
+        return next(chunks), report
+
+    first, rep_a = read(a)
+    reads = source.reads
+    second, rep_b = read(b)  # inside the blocks a's read stored: nothing read again
+    assert len(rep_a.fetched) == 2 and len(rep_b.cached) == 2 and source.reads == reads
+    for got, geobox in ((first, a), (second, b)):
+        direct = np.stack([source.read_date([it], geobox) for it in _scenes()])
+        np.testing.assert_array_equal(got["red"].values, direct[:, CUBE_BANDS.index("red")])
