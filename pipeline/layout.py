@@ -150,6 +150,12 @@ class RunLayout:
         """The review app's SQLite database (default location)."""
         return self.root / "review.sqlite"
 
+    @property
+    def review_cache(self) -> Path:
+        """What the review app draws once and serves again (image chips, chip index, basemap
+        images), one folder per plot row; safe to delete."""
+        return self.root / "review"
+
     def deliverables(self) -> tuple[Path, ...]:
         """What the report step makes (Snakemake's final targets)."""
         return (

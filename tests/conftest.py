@@ -67,3 +67,27 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "integration" in item.path.parts:
             item.add_marker(pytest.mark.integration)
+
+
+def run_tiny(world, out, imagery: dict | None = None, **evidence):
+    """A finished run of the tiny world in ``out`` (steps in process, settings.yaml written as
+    `tushu run` does), with ``imagery`` keys and ``evidence`` thresholds replaced."""
+    from pipeline.config import Evidence, Imagery, dump_settings
+    from pipeline.demo.settings import demo_settings
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.inprocess import run_in_process
+
+    settings = demo_settings(world, out, preset="tiny")
+    ev = Evidence.model_validate({**settings.evidence.model_dump(), **evidence})
+    img = Imagery.model_validate({**settings.imagery.model_dump(), **(imagery or {})})
+    settings = settings.model_copy(update={"evidence": ev, "imagery": img})
+    out.mkdir(parents=True, exist_ok=True)
+    dump_settings(settings, RunLayout.of(out).settings)
+    run_in_process(settings)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_world, tmp_path_factory):
+    """A finished run (output folder) on the tiny world, made once per session; read-only."""
+    return run_tiny(tiny_world, tmp_path_factory.mktemp("tiny-run") / "results")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,13 @@ import pandas as pd
 
 from pipeline.codes import REASONS, STATUSES, split_reasons
 from pipeline.errors import TushuError
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """A demo world's ``truth.csv`` (empty reasons stay empty strings, not NaN)."""
+    if not Path(path).is_file():
+        raise TushuError(f"truth table {path} not found; make the demo world first (tushu demo)")
+    return pd.read_csv(path, keep_default_na=False, na_values={"planted_share": [""]})
 
 
 def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:

@@ -76,6 +76,30 @@ def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
             return np.nanmedian(a, axis=axis)
 
 
+def select_peers(
+    years: np.ndarray,
+    is_design: np.ndarray,
+    planted_share: np.ndarray,
+    baseline_winter_ndvi: np.ndarray,
+    ev: Evidence,
+) -> np.ndarray:
+    """Which plots may be peers (bool per plot): a planting year, not design stage, full site
+    preparation and no forest baseline."""
+    return (
+        (years > 0)
+        & ~is_design
+        & (planted_share >= ev.planted_share_full)
+        & ~(baseline_winter_ndvi >= ev.forest_winter_ndvi)
+    )
+
+
+def cohort_peers(years: np.ndarray, is_peer: np.ndarray, year: int, ev: Evidence) -> np.ndarray:
+    """The peers of planting year ``year`` (bool per plot): the year's own peers, or every peer
+    when the year has fewer than ``min_peers``."""
+    peers = (years == year) & is_peer
+    return peers if peers.sum() >= ev.min_peers else is_peer
+
+
 def compute_evidence(
     plots: pd.DataFrame, series: pd.DataFrame, pixels: pd.DataFrame, ev: Evidence
 ) -> pd.DataFrame:
@@ -118,18 +142,17 @@ def compute_evidence(
     out["planted_share"] = pix["planted_share"].to_numpy()
     out["data_share"] = pix["data_share"].to_numpy()
 
-    is_peer = (
-        (years > 0)
-        & ~plots["is_design"].to_numpy(dtype=bool)
-        & (out["planted_share"].to_numpy() >= ev.planted_share_full)
-        & ~(out["baseline_winter_ndvi"].to_numpy() >= ev.forest_winter_ndvi)
+    is_peer = select_peers(
+        years,
+        plots["is_design"].to_numpy(dtype=bool),
+        out["planted_share"].to_numpy(),
+        out["baseline_winter_ndvi"].to_numpy(),
+        ev,
     )
     peer_daily = np.full_like(N, np.nan)
     for y in np.unique(years[years > 0]):
         cohort = years == y
-        peers = cohort & is_peer
-        if peers.sum() < ev.min_peers:
-            peers = is_peer
+        peers = cohort_peers(years, is_peer, y, ev)
         med = _nanmedian(N[peers], 0) if peers.any() else np.full(N.shape[1], np.nan)
         enough = np.isfinite(N[peers]).sum(0) >= min(ev.min_peers, max(peers.sum(), 1))
         peer_daily[cohort] = np.where(enough, med, np.nan)[None, :]

@@ -189,19 +189,13 @@ def evaluate(
 
 def _print_evaluation(results_dir: Path, truth_path: Path) -> None:
     import geopandas as gpd
-    import pandas as pd
 
     from pipeline.files import write_json
-    from pipeline.judgement.evaluate import evaluate_run
+    from pipeline.judgement.evaluate import evaluate_run, read_truth
 
     if not (results_dir / "plots.parquet").is_file():
         raise TushuError(f"{results_dir}/plots.parquet not found; run the pipeline first")
-    if not truth_path.is_file():
-        raise TushuError(f"truth table {truth_path} not found")
-    report = evaluate_run(
-        gpd.read_parquet(results_dir / "plots.parquet"),
-        pd.read_csv(truth_path, keep_default_na=False, na_values={"planted_share": [""]}),
-    )
+    report = evaluate_run(gpd.read_parquet(results_dir / "plots.parquet"), read_truth(truth_path))
     write_json(results_dir / "evaluation.json", report)
     table = Table(title="Evaluation against the truth table")
     for col in ("reason", "true", "TP", "FP", "FN", "precision", "recall"):
@@ -386,6 +380,155 @@ def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) ->
     from pipeline.workflow.steps import publish_step
 
     _step(publish_step, RunLayout.of(output_dir))
+
+
+review_user_app = typer.Typer(help="Users of the review app (names, roles, passwords).")
+app.add_typer(review_user_app, name="review-user")
+
+
+def _review_db(results: Path | None, db: Path | None) -> Path:
+    from pipeline.layout import RunLayout
+
+    if db is None and results is None:
+        raise TushuError("name the review database: --results RESULTS_DIR or --db FILE")
+    return db if db is not None else RunLayout.of(results).review_db
+
+
+@app.command()
+def review(
+    results_dir: Path = typer.Argument(..., help="a finished run's output folder"),
+    port: int = typer.Option(8765, help="port to listen on"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: the intranet)"),
+    db: Path = typer.Option(None, help="review database (default: review.sqlite in the run)"),
+    settings: Path = typer.Option(None, help="review settings YAML (samples, basemap)"),
+) -> None:
+    """Open the review app for verifiers on a finished run (a local web server)."""
+    import sys
+
+    import uvicorn
+
+    from pipeline.review.app import create_app
+    from pipeline.review.auth import hash_password
+    from pipeline.review.settings import load_review_settings
+
+    try:
+        web = create_app(results_dir, db, load_review_settings(settings))
+        store = web.state.review.store
+        if not store.users():
+            if not sys.stdin.isatty():
+                raise TushuError(
+                    "the review database has no users yet; add one first: "
+                    f"tushu review-user add NAME --role admin --results {results_dir}"
+                )
+            console.print("No review users yet: create the first (an admin).")
+            name = typer.prompt("Name", default="admin")
+            password = typer.prompt("Password (8+ characters)", hide_input=True,
+                                    confirmation_prompt=True)  # fmt: skip
+            if len(password) < 8:
+                raise TushuError("the password needs at least 8 characters")
+            store.add_user(name, "admin", hash_password(password))
+    except TushuError as err:
+        _fail(err)
+    console.print(f"Review app for {results_dir}: http://{host}:{port}/  (Ctrl-C stops it)")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@review_user_app.command("add")
+def review_user_add(
+    name: str = typer.Argument(..., help="login name"),
+    role: str = typer.Option("verifier", help="verifier, senior or admin"),
+    results: Path = typer.Option(None, help="the run folder whose review database to use"),
+    db: Path = typer.Option(None, help="a review database file instead"),
+    password_stdin: bool = typer.Option(False, help="read the password from standard input"),
+    replace: bool = typer.Option(False, help="reset an existing user's role and password"),
+) -> None:
+    """Create a review user with a hashed password (asked for unless --password-stdin)."""
+    import sys
+
+    from pipeline.review.auth import hash_password
+    from pipeline.review.store import ReviewStore
+
+    try:
+        path = _review_db(results, db)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 8:
+            raise TushuError("the password needs at least 8 characters")
+        ReviewStore(path).add_user(name, role, hash_password(password), replace=replace)
+    except TushuError as err:
+        _fail(err)
+    console.print(f"User {name} ({role}) saved in {path}")
+
+
+@review_user_app.command("list")
+def review_user_list(
+    results: Path = typer.Option(None, help="the run folder whose review database to use"),
+    db: Path = typer.Option(None, help="a review database file instead"),
+) -> None:
+    """List review users and roles."""
+    from pipeline.review.store import ReviewStore
+
+    try:
+        store = ReviewStore(_review_db(results, db))
+    except TushuError as err:
+        _fail(err)
+    for u in store.users():
+        console.print(f"{u['name']}\t{u['role']}\t{u['created']}")
+
+
+@app.command("review-export")
+def review_export(
+    results_dir: Path = typer.Argument(..., help="the run folder"),
+    db: Path = typer.Option(None, help="review database (default: review.sqlite in the run)"),
+) -> None:
+    """Write review decisions into plots.parquet / plots.gpkg and reports/review.xlsx."""
+    from pipeline.layout import RunLayout
+    from pipeline.results import open_run
+    from pipeline.review.exchange import export_decisions
+    from pipeline.review.store import ReviewStore
+
+    try:
+        layout = RunLayout.of(results_dir)
+        store = ReviewStore(db or layout.review_db)
+        sheet = export_decisions(layout, open_run(results_dir).plots, store)
+    except TushuError as err:
+        _fail(err)
+    console.print(f"Decisions written to {layout.plots_gpkg}, {layout.plots_parquet}, {sheet}")
+
+
+@app.command("review-import")
+def review_import(
+    results_dir: Path = typer.Argument(..., help="the run folder"),
+    sheet: Path = typer.Argument(..., help="a filled review.xlsx (sheet 复核)"),
+    user: str = typer.Option(..., help="the review user who filled the sheet"),
+    db: Path = typer.Option(None, help="review database (default: review.sqlite in the run)"),
+) -> None:
+    """Record the decisions filled into an exported review sheet (offline review)."""
+    from pipeline.layout import RunLayout
+    from pipeline.results import open_run
+    from pipeline.review.exchange import import_sheet
+    from pipeline.review.store import Context, ReviewStore
+
+    try:
+        layout = RunLayout.of(results_dir)
+        store = ReviewStore(db or layout.review_db)
+        if store.user(user) is None:
+            raise TushuError(f"no review user {user!r}; add it with `tushu review-user add`")
+        run = open_run(results_dir)
+        context = Context(run_id=str(run.provenance.get("run_id", "")))
+        outcome = import_sheet(sheet, run.plots, store, user, context)
+    except TushuError as err:
+        _fail(err)
+    console.print(
+        f"Recorded {len(outcome.recorded)} decisions, {outcome.unchanged} unchanged, "
+        f"{len(outcome.conflicts)} conflicts, {len(outcome.errors)} errors"
+    )
+    for line in outcome.conflicts + outcome.errors:
+        console.print(f"  {line}")
+    if outcome.conflicts or outcome.errors:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

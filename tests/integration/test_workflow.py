@@ -194,19 +194,3 @@ def test_run__bad_config_fails_naming_the_key(tmp_path):
     proc = _tushu("run", "--config", str(bad), cwd=tmp_path)
     assert proc.returncode == 2
     assert "imagery.tile_size_m" in proc.stdout
-
-
-def test_notebook__runs_on_a_finished_run(demo_run):
-    """The analyst notebook only imports `pipeline` and works on a run's folder."""
-    import nbformat
-
-    root, _ = demo_run
-    nb_path = REPO_ROOT / "notebooks" / "explore_results.ipynb"
-    nb = nbformat.read(nb_path, as_version=4)
-    namespace: dict = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            code = cell.source.replace("../results/demo", str(root / "results"))
-            assert "def " not in code  # notebooks never define logic
-            exec(compile(code, str(nb_path), "exec"), namespace)  # noqa: S102
-    assert len(namespace["results"].plots) > 0

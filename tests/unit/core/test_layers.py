@@ -14,9 +14,12 @@ LAYERS = (
     {"desk"},
     {"imagery"},
     {"judgement"},
+    {"results"},
     {"reports"},
     {"demo", "testing"},
-    {"workflow"},
+    # the edge: the CLI opens finished runs (results) and serves the review app; both read
+    # the step contracts of workflow/
+    {"workflow", "results", "review"},
 )
 
 
