@@ -23,8 +23,10 @@ from bench.floor import load_average
 
 CHILD = r"""
 import resource, subprocess, sys, time
+def limit():  # a runaway step fails with MemoryError instead of starving a shared machine
+    resource.setrlimit(resource.RLIMIT_AS, (12 * 2**30, 12 * 2**30))
 t0 = time.perf_counter()
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True, preexec_fn=limit)
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(p.returncode, time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024)
 if p.returncode:

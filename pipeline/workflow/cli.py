@@ -377,7 +377,7 @@ def step_report(
 def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) -> None:
     """Put the staged deliverables in place (each replaced atomically)."""
     from pipeline.layout import RunLayout
-    from pipeline.workflow.steps import publish_step
+    from pipeline.workflow.publish import publish_step
 
     _step(publish_step, RunLayout.of(output_dir))
 

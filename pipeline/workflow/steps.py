@@ -43,6 +43,7 @@ from pipeline.workflow.contracts import (
     TileSpec,
     write_record,
 )
+from pipeline.workflow.publish import publish_step  # noqa: F401 - the steps, in one place
 from pipeline.workflow.views import DeskView, PlanView, ReportView, TileView
 
 
@@ -308,20 +309,3 @@ def read_table_checked(path: Path, step: str) -> pd.DataFrame:
     from pipeline.workflow.contracts import read_table
 
     return read_table(path, step)
-
-
-def publish_step(layout: RunLayout) -> None:
-    """Put the staged deliverables in place, each replacing its previous version atomically
-    (a hard link when possible, so the staged copy stays for Snakemake)."""
-    import os
-    import shutil
-
-    for final in layout.deliverables():
-        staged = layout.staged(final)
-        tmp = final.with_name(f".{final.name}.publish")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(staged, tmp)
-        except OSError:
-            shutil.copy2(staged, tmp)
-        os.replace(tmp, final)
