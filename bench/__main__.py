@@ -2,7 +2,8 @@
 
 Usage: ``python -m bench [--quick] [--only NAME ...] [--root /tmp/tushu-bench]``. Names:
 workflow (whole run on the default and tiny demo worlds, each step, beside the decode floor),
-zonal (kernel vs exactextract, 20 000 plots × 12 dates on 5000²), memory (peak RSS vs dates),
+zonal (kernel vs exactextract, 20 000 plots × 12 dates on 5000²), memory (peak RSS vs dates,
+tile area and plots),
 report (report step at 20 000 and 200 000 plots × 150 dates), province (200 000 plots planned
 into tile jobs, the Snakemake DAG and the merge). ``--quick`` shrinks every size (a smoke
 test of the suite, not figures to quote). Slow: the full suite takes tens of minutes.
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if "memory" in args.only:
         from bench import memory
 
-        results["memory"] = memory.run([24, 96] if quick else [60, 240, 960])
+        results["memory"] = memory.run([(24, 128, 50), (96, 128, 50)] if quick else None)
         _show("memory", results["memory"])
     if "report" in args.only:
         from bench import report
