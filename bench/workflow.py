@@ -72,13 +72,13 @@ def step_table(run_dir: Path) -> dict[str, dict]:
 
 
 def run(preset: str = "default", seed: int = 0, root: Path | None = None, cores: int = 2,
-        run_options: dict | None = None) -> dict:  # fmt: skip
+        run_options: dict | None = None, label: str | None = None) -> dict:  # fmt: skip
     root = root or Path("/tmp/tushu-bench")
     world = make_world_once(root, preset, seed)
     files = catalog_files(world / "stac")
     decode_files(files)  # warm the page cache
     floors = [floor_cpu(files)]
-    out = root / f"run-{preset}-{seed}"
+    out = root / f"run-{label or f'{preset}-{seed}'}"
     shutil.rmtree(out, ignore_errors=True)
     cfg = write_config(world, out, preset, run_options)
     load0 = load_average()
