@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         from bench import report
 
         run_dir = Path(results["workflow"][-1]["output"]) if "workflow" in results else None
+        if run_dir is None and (root / "run-default-0" / "run.json").is_file():
+            run_dir = root / "run-default-0"  # from an earlier `--only workflow`
         if run_dir is None:
             from bench import workflow
 
