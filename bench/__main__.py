@@ -2,6 +2,7 @@
 
 Usage: ``python -m bench [--quick] [--only NAME ...] [--root /tmp/tushu-bench]``. Names:
 workflow (whole run on the default and tiny demo worlds, each step, beside the decode floor),
+county (the same on a 20 × 20 km world with 20 000 plots, made from the default world),
 zonal (kernel vs exactextract, 20 000 plots × 12 dates on 5000²), memory (peak RSS vs dates,
 tile area and plots),
 report (report step at 20 000 and 200 000 plots × 150 dates), province (200 000 plots planned
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from bench.floor import load_average
 
-NAMES = ("workflow", "zonal", "memory", "report", "province")
+NAMES = ("workflow", "county", "zonal", "memory", "report", "province")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         presets = ["tiny"] if quick else ["tiny", "default"]
         results["workflow"] = [workflow.run(p, 0, root=root) for p in presets]
         _show("workflow", results["workflow"])
+    if "county" in args.only:
+        from bench import county
+
+        results["county"] = county.run(2000 if quick else 20_000, root=root)
+        _show("county", [results["county"]])
     if "zonal" in args.only:
         from bench import zonal
 
