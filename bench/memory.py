@@ -44,7 +44,8 @@ with dask.config.set(scheduler="threads", num_workers=1):
     series, pixels = extract_series(raw, w, np.arange(n_plots), np.full(n_plots, 2022), img,
                                     Evidence(), 12)
 elapsed = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's across fork + exec)
+rss = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
 import json
 print(json.dumps({"dates": n_dates, "tile_px": f"{side}x{side}", "plots": n_plots,
                   "seconds": round(elapsed, 2), "peak_rss_mb": round(rss), "rows": len(series)}))
@@ -53,8 +54,8 @@ print(json.dumps({"dates": n_dates, "tile_px": f"{side}x{side}", "plots": n_plot
 
 def run(sizes: list[tuple[int, int, int]] | None = None) -> list[dict]:
     """Seconds and peak RSS per (dates, tile side in pixels, plots); date_chunk 12."""
-    default = [(60, 256, 300), (240, 256, 300), (960, 256, 300), (240, 1024, 300),
-               (240, 1024, 5000)]  # fmt: skip
+    default = [(60, 256, 300), (240, 256, 300), (960, 256, 300), (120, 1024, 300),
+               (120, 1024, 5000)]  # fmt: skip
     rows = []
     for n, side, plots in sizes or default:
         out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(side), str(plots)],
