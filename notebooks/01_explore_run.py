@@ -71,5 +71,4 @@ by_status
 count_reasons(run.plots, by="county").T
 
 # %%
-run.summary.set_index("county")[["n_plots", "claimed_area_mu", "verified_area_mu",
-                                  "verified_rate"]]  # fmt: skip
+run.summary.set_index("县")[["图斑数", "上报面积_亩", "核实面积_亩", "面积核实率"]]

@@ -134,8 +134,9 @@ REASONS: dict[str, Reason] = {
             "数据不足",
             "insufficient_data",
             "imagery",
-            "too few clear observations before or around the planting date to judge, or no "
-            "usable geometry or planting year",
+            "too few clear observations in a window a judgement needs (baseline, site-preparation "
+            "window, planting year, a due survival dry season: the rule trace names it), no "
+            "usable geometry or planting year, or a polygon too large to read",
         ),
     )
 }
@@ -165,3 +166,53 @@ def split_reasons(text: str | None) -> list[str]:
 def label_reasons(text: str | None) -> str:
     """Chinese labels for a ``;``-joined list of codes."""
     return "；".join(REASONS[c].label for c in split_reasons(text))
+
+
+STATUS_COLORS: dict[str, str] = {
+    "consistent": "#1a9641",
+    "insufficient_data": "#9e9e9e",
+    "suspect": "#fdae61",
+    "inconsistent": "#d7191c",
+}
+"""One colour per status (maps, charts, the GeoPackage style)."""
+
+ACTIONS: dict[str, str] = {
+    "replant": "重新造林",
+    "supplement": "补植",
+    "deduct": "核减面积",
+    "document": "补充材料",
+}
+"""What a county must do about a flagged plot (整改措施), mildest last."""
+
+REASON_ACTIONS: dict[str, str] = {
+    "INVALID_GEOMETRY": "document",
+    "DUPLICATE_ID": "document",
+    "MISSING_ATTRIBUTE": "document",
+    "AREA_MISMATCH": "deduct",
+    "TOO_SMALL": "document",
+    "OVERLAP": "deduct",
+    "DUPLICATE_PRIOR": "deduct",
+    "OUTSIDE_REGION": "deduct",
+    "RESTRICTED_LAND": "deduct",
+    "PRE_EXISTING_FOREST": "deduct",
+    "NO_PLANTING_EVIDENCE": "replant",
+    "LOW_SURVIVAL": "supplement",
+    "PARTIAL_PLANTING": "supplement",
+    "VEGETATION_LOSS": "replant",
+    "INSUFFICIENT_DATA": "document",
+}
+"""The 整改 action each reason code asks for (a plot lists the actions of all its reasons)."""
+
+STAGE_GROUPS: dict[str, str] = {"design": "设计施工", "planted": "造林验收/纳入造林"}
+"""Plot stages as progress reports count them: design-stage plots apart from planted ones."""
+
+
+def actions_of(reasons: str | None) -> list[str]:
+    """The action keys (:data:`ACTIONS` order) a ``;``-joined reason list asks for."""
+    wanted = {REASON_ACTIONS[c] for c in split_reasons(reasons)}
+    return [a for a in ACTIONS if a in wanted]
+
+
+def label_actions(reasons: str | None) -> str:
+    """Chinese 整改措施 for a ``;``-joined reason list (``；``-joined)."""
+    return "；".join(ACTIONS[a] for a in actions_of(reasons))

@@ -101,6 +101,11 @@ class PlotSource(_Frozen):
     sliver_width_m: float = Field(
         1.0, ge=0, description="polygons thinner than this (2·area/perimeter, m) are slivers"
     )
+    max_area_km2: float = Field(
+        10.0,
+        gt=0,
+        description="larger polygons are kept but not read on imagery (INSUFFICIENT_DATA)",
+    )
 
     @field_validator("files", mode="before")
     @classmethod
@@ -278,7 +283,7 @@ class Imagery(_Frozen):
     end: date
     bands: BandMap = BandMap()
     crs: str | None = Field(None, description="output grid CRS; default: the items' CRS")
-    resolution: float = Field(10.0, gt=0)
+    resolution: float = Field(10.0, ge=1, le=1000, description="grid cell size (m)")
     scale: float = Field(0.0001, gt=0, description="reflectance = DN * scale + offset")
     offset: float = 0.0
     nodata: int = 0
@@ -287,7 +292,12 @@ class Imagery(_Frozen):
     haze_max: float | None = Field(
         0.03, description="mask pixels whose blue - 0.5 * red exceeds this (thin cloud edges)"
     )
-    tile_size_m: float = Field(2560.0, gt=0)
+    tile_size_m: float = Field(2560.0, ge=100, le=100_000)
+    max_tile_pixels: int = Field(
+        25_000_000,
+        ge=10_000,
+        description="largest tile grid (pixels per band and date) a tile step may load",
+    )
 
     @field_validator("end")
     @classmethod
@@ -296,6 +306,16 @@ class Imagery(_Frozen):
         if start is not None and end <= start:
             raise ValueError(f"end ({end}) must be after start ({start})")
         return end
+
+    @model_validator(mode="after")
+    def _tile_fits(self) -> Imagery:
+        edge = self.tile_size_m / self.resolution
+        if edge * edge > self.max_tile_pixels:
+            raise ValueError(
+                f"a {self.tile_size_m:g} m tile at {self.resolution:g} m is {edge:,.0f}² pixels,"
+                f" more than max_tile_pixels ({self.max_tile_pixels:,}); make tile_size_m smaller"
+            )
+        return self
 
     @model_validator(mode="after")
     def _source_is_configured(self) -> Imagery:
@@ -323,6 +343,7 @@ class ImagerySearch(_Subset):
     crs: str | None
     resolution: float
     tile_size_m: float
+    max_tile_pixels: int
 
 
 class DeskChecks(_Frozen):
@@ -361,6 +382,9 @@ class Evidence(_Frozen):
     forest_winter_ndvi: float = Field(0.68, gt=0, le=1)
     min_judge_area_mu: float = Field(1.0, ge=0)
     survival_min_years: int = Field(2, ge=1)
+    min_winter_obs: int = Field(
+        2, ge=1, description="clear observations a dry season needs to judge survival"
+    )
     survival_gap: float = Field(0.07, gt=0)
     min_peers: int = Field(3, ge=1)
     loss_drop: float = Field(0.15, gt=0)
@@ -385,9 +409,48 @@ class SeriesPrepSettings(PrepSettings):
     min_clear_share: float
 
 
+class TaskTarget(_Frozen):
+    """A county's annual task for one stage group (``planted``: 造林验收 + 纳入造林; ``design``:
+    设计施工), in 亩 (and optionally a plot count)."""
+
+    county: str = Field(min_length=1, description="county name as the plots give it (县)")
+    stage: Literal["planted", "design"] = "planted"
+    area_mu: float = Field(gt=0, description="annual task area, 亩")
+    plots: int | None = Field(None, ge=1)
+
+
+class FieldSample(_Frozen):
+    """The stratified random sample of plots for field checks (strata: county × status)."""
+
+    size: int = Field(30, ge=1, description="plots drawn in total (allocated by stratum size)")
+    seed: int = 0
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
+class Reports(_Frozen):
+    """The documents a monitoring center sends (workbook, 整改清单, bulletin, history, HTML
+    report, evidence packs, field lists). Changing this section re-makes only the documents."""
+
+    title: str = "造林图斑遥感核查"
+    compiling_unit: str = Field("", description="编制单位 printed under each document's title")
+    report_date: date | None = Field(None, description="date printed on documents (default: today)")
+    targets: tuple[TaskTarget, ...] = ()
+    history: tuple[Path, ...] = Field(
+        (), description="earlier run folders of the same plots, oldest first (回头看)"
+    )
+    deadline_days: int = Field(30, ge=1, description="整改 deadline: report date + these days")
+    visit_statuses: tuple[Literal["suspect", "inconsistent", "insufficient_data"], ...] = (
+        "suspect",
+        "inconsistent",
+    )
+    sample: FieldSample = FieldSample()
+    evidence_packs: bool = Field(True, description="one HTML evidence pack per flagged plot")
+
+
 class Settings(_Frozen):
     """Everything one run needs, validated. ``run`` holds how to run (never a reason to re-run);
-    every other section is science: a change there re-runs the steps that read it."""
+    ``reports`` shapes the documents only; every other section is science: a change there
+    re-runs the steps that read it."""
 
     output_dir: Path
     plots: PlotSource
@@ -395,6 +458,7 @@ class Settings(_Frozen):
     imagery: Imagery
     desk: DeskChecks = DeskChecks()
     evidence: Evidence = Evidence()
+    reports: Reports = Reports()
     run: RunOptions = RunOptions()
 
     @model_validator(mode="before")
@@ -417,8 +481,9 @@ class Settings(_Frozen):
         return {**raw, "imagery": imagery, "run": {**run, **moved}}
 
     def science(self) -> dict[str, Any]:
-        """The settings that decide the results (everything but ``run``), as JSON values."""
-        return self.model_dump(mode="json", exclude={"run"})
+        """The settings that decide the plot results (everything but ``run`` and ``reports``,
+        which shapes only the documents), as JSON values."""
+        return self.model_dump(mode="json", exclude={"run", "reports"})
 
     def science_hash(self) -> str:
         """SHA-256 of :meth:`science` (canonical JSON): equal hashes, equal results."""

@@ -1,4 +1,5 @@
-"""Writing files safely: atomically (readers never see half a file), as UTF-8."""
+"""Writing files safely: atomically (readers never see half a file), as UTF-8, with the
+permissions the umask gives (a temporary file from :mod:`tempfile` is owner-only, ``0600``)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,32 @@ from typing import Any
 import pandas as pd
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it (``/proc``) where possible."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # not thread-safe; only where /proc is absent
+    os.umask(mask)
+    return mask
+
+
+def make_temp(folder: Path, prefix: str, suffix: str = "") -> tuple[int, str]:
+    """``tempfile.mkstemp`` in ``folder``, but with the mode a new file gets under the umask
+    (``0666 & ~umask``), so the file moved into place is readable as the user expects."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+    os.fchmod(fd, 0o666 & ~current_umask())
+    return fd, tmp
+
+
 def write_atomic(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then move the file into place, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    fd, tmp = make_temp(path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     try:
         write(Path(tmp))

@@ -145,6 +145,63 @@ class RunLayout:
         """Documents for people (workbook, bulletin, HTML report, evidence packs)."""
         return self.root / "reports"
 
+    # -- documents (reports/, made by the documents step from the published deliverables) ---
+    @property
+    def reports_manifest(self) -> Path:
+        """What the documents step made (files, settings, timings): its Snakemake target."""
+        return self.reports / "manifest.json"
+
+    @property
+    def workbook(self) -> Path:
+        """County workbook: summary, detail per county, 整改清单, legend."""
+        return self.reports / "核查汇总表.xlsx"
+
+    @property
+    def bulletin(self) -> Path:
+        return self.reports / "进度通报.html"
+
+    def rectification_doc(self, county: str) -> Path:
+        """Printable 整改清单 of one county."""
+        return self.reports / f"整改清单_{county}.html"
+
+    @property
+    def report_html(self) -> Path:
+        """The self-contained HTML report (map, charts, method, provenance)."""
+        return self.reports / "核查报告.html"
+
+    @property
+    def evidence(self) -> Path:
+        return self.reports / "evidence"
+
+    def evidence_pack(self, row: int) -> Path:
+        """The evidence pack of the plot in input row ``row``."""
+        return self.evidence / f"plot-{row:05d}.html"
+
+    @property
+    def history_table(self) -> Path:
+        """Each plot's status across the runs named in ``reports.history`` and this one."""
+        return self.reports / "history.csv"
+
+    @property
+    def changed_plots(self) -> Path:
+        return self.reports / "changed_plots.csv"
+
+    @property
+    def visits_kml(self) -> Path:
+        return self.reports / "visits.kml"
+
+    @property
+    def visits_gpx(self) -> Path:
+        return self.reports / "visits.gpx"
+
+    @property
+    def field_sample(self) -> Path:
+        return self.reports / "field_sample.csv"
+
+    @property
+    def field_estimate(self) -> Path:
+        return self.reports / "field_sample.json"
+
     @property
     def review_db(self) -> Path:
         """The review app's SQLite database (default location)."""

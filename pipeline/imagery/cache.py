@@ -5,6 +5,9 @@ an ``.npz`` holding the array and its SHA-256. Writes go to a temporary file in 
 and are moved into place with ``os.replace`` (atomic on POSIX and Windows), so an interrupted
 run leaves either a complete entry or none; an entry whose checksum does not match (a disk
 fault, a hand edit) is deleted and fetched again, never trusted.
+
+Entries and their folders get the umask's permissions: with ``umask 002`` (and a group-owned,
+setgid cache folder) a cache is shared by a group.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pipeline.files import make_temp
 
 LOG = logging.getLogger(__name__)
 
@@ -78,7 +82,7 @@ class PieceCache:
             return
         path = self.path_of(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        fd, tmp = make_temp(path.parent, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez_compressed(fh, data=arr, sha256=np.array(_digest(arr)))
@@ -106,3 +110,30 @@ class FetchReport:
             "n_cached": len(self.cached),
             "skipped_scenes": dict(sorted(self.skipped.items())),
         }
+
+
+class MemoryCache(PieceCache):
+    """An in-memory front over another cache: ``memory`` (a dict shared across calls, kept to
+    its ``size`` most recent pieces) answers repeated reads of a piece in one process, e.g.
+    the chips of several plots of one tile read each date once."""
+
+    def __init__(self, inner: PieceCache, memory: dict, size: int = 256):
+        super().__init__(None)
+        self.inner, self.memory, self.size = inner, memory, size
+
+    def get(self, key: str) -> np.ndarray | None:
+        arr = self.memory.pop(key, None)
+        if arr is None:
+            arr = self.inner.get(key)
+        if arr is not None:
+            self._keep(key, arr)
+        return arr
+
+    def put(self, key: str, arr: np.ndarray) -> None:
+        self.inner.put(key, arr)
+        self._keep(key, arr)
+
+    def _keep(self, key: str, arr: np.ndarray) -> None:
+        self.memory[key] = arr  # dicts keep insertion order: the oldest piece goes first
+        while len(self.memory) > self.size:
+            self.memory.pop(next(iter(self.memory)))

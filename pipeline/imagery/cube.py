@@ -47,6 +47,9 @@ from pipeline.imagery.sources import (
 LOG = logging.getLogger(__name__)
 #: side (pixels) of the imagery cache's blocks, on a grid fixed by the CRS and resolution
 CACHE_BLOCK = 512
+#: a tile stops when this many dates failed before any could be read (a band or asset missing
+#: or damaged in every scene), instead of retrying every date and judging nothing
+FAIL_FAST_DATES = 3
 
 
 def group_by_day(items: list[pystac.Item]) -> dict[str, list[pystac.Item]]:
@@ -221,14 +224,28 @@ def shares_reads(source, items: list[pystac.Item], crs) -> bool:
 
 
 def record_outcome(report: FetchReport, day: str, outcome: str) -> None:
-    """Note one date's outcome (from :func:`read_date_outcome`) in the tile's report."""
+    """Note one date's outcome (from :func:`read_date_outcome`) in the tile's report; stop
+    the tile (:class:`FatalSourceError`) when its first :data:`FAIL_FAST_DATES` dates all
+    failed."""
+    why = outcome.removeprefix("skipped: ")
     with report.lock:
         if outcome == "cached":
             report.cached.append(day)
         elif outcome == "fetched":
             report.fetched.append(day)
         else:
-            report.skipped[day] = outcome.removeprefix("skipped: ")
+            report.skipped[day] = why
+        stop = (
+            outcome.startswith("skipped: ")
+            and len(report.skipped) >= FAIL_FAST_DATES
+            and not (report.fetched or report.cached)
+        )
+    if stop:
+        raise FatalSourceError(
+            f"the first {len(report.skipped)} dates read all failed (last: {why[:400]}); a band "
+            "or asset is likely missing or damaged in every scene: check imagery.bands (the "
+            "asset names) and the catalog's files"
+        )
 
 
 def iter_chunks(

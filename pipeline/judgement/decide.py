@@ -11,7 +11,10 @@ from pipeline.codes import join_reasons, status_of
 from pipeline.config import Evidence
 from pipeline.judgement.rules import Check, apply_rules
 
-NOT_JUDGED_ON_IMAGERY = {"MISSING_ATTRIBUTE", "TOO_SMALL"}
+NOT_JUDGED_ON_IMAGERY = {"TOO_SMALL"}
+"""Desk reasons that keep a plot from the imagery judgement: only its geometry (and, checked in
+:func:`imagery_reasons`, a missing planting year) may; a blank id or claimed area must not hide
+what the imagery shows."""
 
 
 TRACE_COLUMNS = ("row", "code", "metric", "value", "op", "threshold", "held", "fired")
@@ -26,8 +29,9 @@ def imagery_reasons(
     the rule trace behind them.
 
     Plots without a usable geometry or planting year, or below ``min_judge_area_mu``, are not
-    judged (their desk reasons say why). Design-stage plots are judged only for a forest
-    baseline (see :data:`~pipeline.judgement.rules.IMAGERY_RULES`).
+    judged (their desk reasons say why); a polygon above ``plots.max_area_km2`` (``oversize``,
+    logged PLOT_TOO_LARGE) was not read and is INSUFFICIENT_DATA. Design-stage plots are
+    judged only for a forest baseline (see :data:`~pipeline.judgement.rules.IMAGERY_RULES`).
     """
     if (
         plot["geom_status"] == "empty"
@@ -35,6 +39,9 @@ def imagery_reasons(
         or plot["geom_area_mu"] < ev.min_judge_area_mu
     ):
         return None, []
+    if bool(plot.get("oversize", False)):  # above plots.max_area_km2: never loaded
+        return ["INSUFFICIENT_DATA"], [Check("INSUFFICIENT_DATA", "oversize", 1.0, ">=", 1.0,
+                                             held=True, fired=True)]  # fmt: skip
     return apply_rules(plot, ev_row, ev)
 
 

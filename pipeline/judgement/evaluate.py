@@ -11,12 +11,26 @@ import pandas as pd
 from pipeline.codes import REASONS, STATUSES, split_reasons
 from pipeline.errors import TushuError
 
+TRUTH_COLUMNS = ("row", "reasons", "planted_share")
+
 
 def read_truth(path: str | Path) -> pd.DataFrame:
-    """A demo world's ``truth.csv`` (empty reasons stay empty strings, not NaN)."""
+    """A demo world's ``truth.csv`` (empty reasons stay empty strings, not NaN); a missing or
+    wrong file is an error naming it and the fix."""
     if not Path(path).is_file():
         raise TushuError(f"truth table {path} not found; make the demo world first (tushu demo)")
-    return pd.read_csv(path, keep_default_na=False, na_values={"planted_share": [""]})
+    fix = "pass --truth the truth.csv of the demo world the run was made from"
+    try:
+        truth = pd.read_csv(path, keep_default_na=False, na_values={"planted_share": [""]})
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise TushuError(f"{path} is not a truth table ({err}); {fix}") from None
+    missing = [col for col in TRUTH_COLUMNS if col not in truth.columns]
+    if missing:
+        raise TushuError(
+            f"{path} is not a truth table: no column {', '.join(missing)} (it has: "
+            f"{', '.join(map(str, truth.columns[:12]))}); {fix}"
+        )
+    return truth
 
 
 def evaluate_run(result: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:

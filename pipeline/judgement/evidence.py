@@ -29,6 +29,9 @@ EVIDENCE_COLUMNS = (
     "years_observed",
     "loss_drop",
     "loss_date",
+    "n_planting_year_obs",
+    "n_survival_winter_obs",
+    "missing_winter",
 )
 
 
@@ -137,6 +140,7 @@ def compute_evidence(
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
+    _coverage(out, valid, series["date"], dates, years, end, ev)
 
     pix = pixels.set_index("row").reindex(rows)
     out["planted_share"] = pix["planted_share"].to_numpy()
@@ -161,6 +165,46 @@ def compute_evidence(
     return out
 
 
+def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence) -> None:
+    """Clear observations in each window a judgement needs, beyond the whole prep window:
+
+    - ``n_planting_year_obs``: in the planting year's part of the prep window (1 January of Y
+      to its end): without it, a few autumn scenes of Y−1 would "show" no site work;
+    - ``n_survival_winter_obs``: survival is read on the latest dry season with enough clear
+      observations; this is the most any season has from the latest one that is due
+      (``survival_min_years`` after planting) and entirely inside the imagery period, on (NaN:
+      none is due yet); ``missing_winter``: that latest due season (its January's year) when
+      no season from it on has ``min_winter_obs``.
+
+    ``valid``: (plot, date) clear observations; ``all_dates``: every date of the series, clear
+    or not (the period the imagery covers).
+    """
+    day = dates.values.astype("datetime64[D]")
+    jan = np.array([np.datetime64(f"{y:04d}-01-01") if y > 0 else np.datetime64("NaT")
+                    for y in years], dtype="datetime64[D]")  # fmt: skip
+    in_year = (day[None, :] >= jan[:, None]) & (day[None, :] < end[:, None])
+    out["n_planting_year_obs"] = np.where(years > 0, (valid & in_year).sum(1), np.nan)
+    if all_dates.empty:
+        return
+    first, last = all_dates.min(), all_dates.max()
+    winter = _winter_label(dates, ev)
+    months = sorted(ev.winter_months, key=lambda m: (m < 7, m))  # autumn months first
+    best = np.full(len(years), np.nan)
+    missing = np.full(len(years), np.nan)
+    settled = np.zeros(len(years), dtype=bool)
+    for k in range(last.year + 1, first.year - 1, -1):  # latest season first
+        begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
+        stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
+        due = (years > 0) & (k - years >= ev.survival_min_years) & ~settled
+        n = (valid & (winter == k)[None, :]).sum(1).astype(float)
+        best = np.where(due, np.fmax(best, n), best)
+        if begin >= first.normalize() and stop <= last:  # the imagery spans the whole season
+            missing = np.where(due & (best < ev.min_winter_obs), k, missing)
+            settled |= due
+    out["n_survival_winter_obs"] = np.where(settled, best, np.nan)
+    out["missing_winter"] = missing
+
+
 def _prep_signals(N, B, day, start, end):
     """Per plot: robust largest NDVI drop / BSI rise in the prep window below / above the plot's
     own baseline for the same time of year, and the number of window observations used (the
@@ -177,7 +221,8 @@ def _survival(out, N, winter, cohort, peers, year: int, ev: Evidence) -> None:
     idx = np.flatnonzero(cohort)
     for k in sorted(labels):
         cols = winter == k
-        vals = np.where(np.isfinite(N[:, cols]).sum(1) >= 2, _nanmedian(N[:, cols], 1), np.nan)
+        n_obs = np.isfinite(N[:, cols]).sum(1)
+        vals = np.where(n_obs >= ev.min_winter_obs, _nanmedian(N[:, cols], 1), np.nan)
         peer = _nanmedian(vals[peers], 0) if np.isfinite(vals[peers]).sum() >= 2 else np.nan
         ok = idx[np.isfinite(vals[idx])]
         if np.isfinite(peer) and len(ok):

@@ -113,6 +113,12 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "INSUFFICIENT_DATA",
+        (Comparison("n_planting_year_obs", "<", "min_prep_obs", missing_is=True),),
+        applies=_not_design,
+        final=True,
+    ),
+    Rule(
+        "INSUFFICIENT_DATA",
         (Comparison("data_share", "<", "min_data_share", missing_is=True),),
         applies=_not_design,
         final=True,
@@ -133,6 +139,12 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
     ),
     Rule("VEGETATION_LOSS", (Comparison("loss_drop", ">=", "loss_drop"),), applies=_not_design),
+    Rule(
+        "INSUFFICIENT_DATA",
+        (Comparison("n_survival_winter_obs", "<", "min_winter_obs"),),
+        applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS"}),
+    ),
     Rule(
         "LOW_SURVIVAL",
         (

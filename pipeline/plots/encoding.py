@@ -92,3 +92,97 @@ def _sidecar(path: Path, layer: str | None, ext: str, head: int | None = None) -
             with open(cand, "rb") as fh:
                 return fh.read(head) if head else fh.read()
     return None
+
+
+#: What GDAL is told a shapefile is in when Tushu decodes it itself: every byte maps to one
+#: character, so ``text.encode(RAW)`` gives back the file's bytes exactly.
+RAW = "ISO-8859-1"
+LIKELY = ("UTF-8", "GB18030")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Attribute names and values decoded from raw bytes, with what had to be repaired."""
+
+    columns: list[str]
+    values: dict[str, list]
+    warnings: list[str]
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode(RAW)
+
+
+def guess_encoding(blobs: list[bytes]) -> str | None:
+    """The first of UTF-8 and GB18030 that decodes every blob strictly (None: neither)."""
+    for enc in LIKELY:
+        try:
+            for b in blobs:
+                b.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def decode_name(raw: bytes, encoding: str) -> tuple[str, bool]:
+    """A DBF field name: names hold 10 bytes, so a multi-byte character may be cut at the
+    end; the cut bytes are dropped. Returns the name and whether it was cut."""
+    try:
+        return raw.decode(encoding), False
+    except UnicodeDecodeError as err:
+        if err.end >= len(raw) and err.start >= len(raw) - 3:
+            return raw[: err.start].decode(encoding, "replace"), True
+        raise
+
+
+def decode_layer(names: list[str], texts: dict[str, list], choice: EncodingChoice) -> Decoded:
+    """Decode field ``names`` and the string values ``texts`` (column → values, None kept),
+    read from a shapefile as :data:`RAW`, with ``choice.encoding``.
+
+    Raises ``UnicodeDecodeError`` when a value does not decode. Names cut mid-character are
+    repaired and names made unique (``名_2``), each with a warning.
+    """
+    enc = choice.encoding or "UTF-8"
+    warnings: list[str] = []
+    columns: list[str] = []
+    for name in names:
+        fixed, cut = decode_name(_bytes(name), enc)
+        if cut:
+            warnings.append(f"field name cut mid-character (10-byte DBF limit) read as {fixed!r}")
+        base, k = fixed, 2
+        while fixed in columns:
+            fixed, k = f"{base}_{k}", k + 1
+        if fixed != base:
+            warnings.append(f"field name {base!r} occurs more than once; column {len(columns)}"
+                            f" renamed {fixed!r}")  # fmt: skip
+        columns.append(fixed)
+    memo: dict[str, str] = {}
+
+    def text(v):
+        if not isinstance(v, str):
+            return v
+        if v not in memo:
+            memo[v] = _bytes(v).decode(enc)
+        return memo[v]
+
+    values = {col: [text(v) for v in texts[col]] for col in texts}
+    return Decoded(columns, values, warnings)
+
+
+def check_explicit(blobs: list[bytes], encoding: str) -> str | None:
+    """Why text decoded with an explicit ``encoding`` is wrong (None: it looks right): the
+    bytes do not decode, give replacement characters, or are plainly UTF-8 read as another
+    code page (which decodes to mojibake without an error)."""
+    wide = [b for b in blobs if any(c > 127 for c in b)]
+    if not wide:
+        return None
+    try:
+        text = [b.decode(encoding) for b in wide]
+    except UnicodeDecodeError:
+        return "do not decode"
+    if any("\ufffd" in t for t in text):
+        return "hold replacement characters (�)"
+    if encoding.replace("-", "").upper() != "UTF8" and guess_encoding(wide) == "UTF-8":
+        return "are garbled (they are UTF-8)"
+    return None

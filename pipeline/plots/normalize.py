@@ -53,6 +53,7 @@ STANDARD_COLUMNS = (
     "geom_status",
     "geom_area_mu",
     "geom_area_change_mu",
+    "oversize",
 )
 _TEXT_FIELDS = ("township", "village", "compartment", "subcompartment", "planting_type", "species")
 
@@ -215,6 +216,10 @@ def _repair_into(out, geoms, source: PlotSource, log: IngestLog, base: int) -> N
     sliver = (status.to_numpy() != "empty") & (width < source.sliver_width_m)
     log.problems(base, pd.Series(sliver, out.index), "SLIVER", "geometry", None,
                  f"sliver polygon: mean width < {source.sliver_width_m:g} m")  # fmt: skip
+    out["oversize"] = area_m2 > source.max_area_km2 * 1e6
+    log.problems(base, out["oversize"], "PLOT_TOO_LARGE", "geometry", None,
+                 f"polygon larger than plots.max_area_km2 = {source.max_area_km2:g} km²; "
+                 "kept, not read on imagery (INSUFFICIENT_DATA)")  # fmt: skip
 
 
 def _map_unique(values: pd.Series, parse) -> pd.Series:

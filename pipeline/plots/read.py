@@ -63,7 +63,8 @@ def read_plots(source: PlotSource, region: LayerSource | None = None) -> PlotInp
                                   "crs_source": info.crs_source, "format": info.format,
                                   "layer": info.layer, "records": info.n_records,
                                   "records_with_z": info.had_z,
-                                  "swapped_xy": info.swapped_xy}  # fmt: skip
+                                  "swapped_xy": info.swapped_xy,
+                                  "warnings": info.warnings}  # fmt: skip
         infos.append(info)
     return PlotInput(combine_plots(tables), log, infos)
 

@@ -14,13 +14,22 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pyproj
 import shapely
 
 from pipeline.errors import PlotDataError
 from pipeline.plots.crs_checks import check_coordinates, diagnose, record_centres
-from pipeline.plots.encoding import EncodingChoice, detect_encoding, is_shapefile
+from pipeline.plots.encoding import (
+    RAW,
+    EncodingChoice,
+    check_explicit,
+    decode_layer,
+    detect_encoding,
+    guess_encoding,
+    is_shapefile,
+)
 
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
 
@@ -39,6 +48,7 @@ class ReadInfo:
     swapped_xy: bool = False
     had_z: int = 0
     out_of_crs: list[int] = field(default_factory=list)  # records whose coordinates do not fit
+    warnings: list[str] = field(default_factory=list)  # repairs made while reading (field names)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -63,9 +73,10 @@ def read_vector(
         raise PlotDataError(f"{path}: file not found; check `{key}path` in the config")
     if path.suffix.lower() in PARQUET_SUFFIXES:
         gdf, fmt, enc = _read_parquet(path), "GeoParquet", EncodingChoice(None, "format")
+        warnings = []
     else:
         layer = _choose_layer(path, layer, key)
-        gdf, fmt, enc = _read_gdal(path, layer, encoding, key)
+        gdf, fmt, enc, warnings = _read_gdal(path, layer, encoding, key)
     gdf, crs_source = _assign_crs(gdf, path, crs, key)
     values = gdf.geometry.values
     had_z = int(np.sum(shapely.has_z(values)))
@@ -84,17 +95,21 @@ def read_vector(
         swapped_xy=swap_xy,
         had_z=had_z,
         out_of_crs=[int(i) for i in np.flatnonzero(bad)],
+        warnings=warnings,
     )
     return gdf.reset_index(drop=True), info
 
 
 def list_layer_names(path: Path) -> list[str]:
     """Names of the layers a file holds (several in a GeoPackage or FileGDB)."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise PlotDataError(f"{path}: the file is empty (0 bytes); export the layer again")
     try:
         return [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     except Exception as err:  # noqa: BLE001 - GDAL raises many kinds
+        why = str(err).split("; It might help")[0].replace(f"'{path}' ", "")
         raise PlotDataError(
-            f"{path}: cannot be opened as a vector file ({err}); check the path and format"
+            f"{path}: cannot be opened as a vector file ({why}); check the path and format"
         ) from None
 
 
@@ -130,32 +145,59 @@ def _openable(path: Path) -> bool:
 
 def _read_gdal(
     path: Path, layer: str | None, override: str | None, key: str
-) -> tuple[gpd.GeoDataFrame, str, EncodingChoice]:
-    fmt = _format_name(path)
+) -> tuple[gpd.GeoDataFrame, str, EncodingChoice, list[str]]:
+    fmt = ("zipped " if path.suffix.lower() == ".zip" else "") + _format_name(path)
+    if not is_shapefile(path):  # UTF-8 by definition of the format
+        return _gdal_read(path, layer, {}), fmt, EncodingChoice(None, "format"), []
     if override:
         choices = [EncodingChoice(_codec(override, path, key), "config")]
-    elif is_shapefile(path):
+    else:
         found = detect_encoding(path, layer)
         if found and _known_codec(found.encoding):
             choices = [found]
         else:
             choices = [EncodingChoice("UTF-8", "utf8-test"), EncodingChoice("GB18030", "fallback")]
-    else:
-        choices = [EncodingChoice(None, "format")]
-    last: Exception | None = None
+    # Read the bytes as they are (GDAL recodes nothing) and decode them here: a wrong code
+    # page is then an error naming the likely one, never garbled names read silently.
+    raw = _gdal_read(path, layer, {"ENCODING": RAW})
+    geom = raw.geometry.name
+    names = [str(c) for c in raw.columns if c != geom]  # may repeat: a DBF allows that
+    raw.columns = [*range(len(names)), geom] if raw.columns[-1] == geom else raw.columns
+    texts = {i: raw[i].tolist() for i in range(len(names))
+             if pd.api.types.is_string_dtype(raw[i].dtype)}  # fmt: skip
+    blobs = list({v.encode(RAW) for vals in texts.values() for v in vals if isinstance(v, str)})
+    likely = guess_encoding(blobs)
+    hint = f"they look like {likely}: set `{key}encoding: {likely}`" if likely else (
+        f"set `{key}encoding` to the file's encoding (e.g. GBK, BIG5, UTF-8)")  # fmt: skip
     for choice in choices:
-        kwargs = {"encoding": choice.encoding} if choice.encoding else {}
+        if choice.source == "config":
+            wrong = check_explicit(blobs, choice.encoding)
+            if wrong:
+                raise PlotDataError(
+                    f"{path}: `{key}encoding` is {choice.encoding}, but read as "
+                    f"{choice.encoding} its attributes {wrong}; {hint}"
+                    + (" or remove the setting" if likely else "")
+                )
         try:
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **kwargs)
-            return gdf, ("zipped " if path.suffix.lower() == ".zip" else "") + fmt, choice
+            dec = decode_layer(names, texts, choice)
         except UnicodeDecodeError as err:
             last = err
-        except Exception as err:  # noqa: BLE001
-            raise PlotDataError(f"{path}: cannot read layer {layer!r} ({err})") from None
+            continue
+        for i, values in dec.values.items():
+            raw[i] = values
+        return raw.rename(columns=dict(enumerate(dec.columns))), fmt, choice, dec.warnings
     raise PlotDataError(
-        f"{path}: attributes are not readable as {choices[-1].encoding} ({last}); "
-        f"set `{key}encoding` to the file's encoding (e.g. GBK, BIG5, UTF-8)"
+        f"{path}: attributes are not readable as {choices[-1].encoding} ({last}); {hint}"
     )
+
+
+def _gdal_read(path: Path, layer: str | None, options: dict) -> gpd.GeoDataFrame:
+    """Read a layer; a geometry GEOS cannot build (NaN coordinates, an unclosed ring) becomes
+    a null geometry, so its record is kept and flagged (GEOMETRY_EMPTY) instead of failing."""
+    try:
+        return gpd.read_file(path, layer=layer, engine="pyogrio", on_invalid="ignore", **options)
+    except Exception as err:  # noqa: BLE001 - GDAL raises many kinds
+        raise PlotDataError(f"{path}: cannot read layer {layer!r} ({err})") from None
 
 
 def _format_name(path: Path) -> str:

@@ -138,14 +138,19 @@ def read_chips(
     n_strip: int = 6,
     margin_m: float = 60.0,
     upscale: int = 4,
+    items: list | None = None,
+    memory: dict | None = None,
 ) -> list[Chip]:
     """Chips of one plot (``plot``: its one-row result table, with ``tile``): the before/after
     pair (each kind) then a strip of ``n_strip`` dates (true colour), read through the run's
     source and cache on the plot's tile grid. ``clear``: the plot's clear share by date;
-    ``windows``: its judgement windows. Empty for a plot without a geometry."""
+    ``windows``: its judgement windows. Empty for a plot without a geometry. For many plots:
+    ``items``, the run's STAC items parsed once; ``memory``, a dict shared across calls that
+    keeps the dates read, so the plots of one tile read each date once."""
     import pystac
     from odc.geo.geobox import GeoBox
 
+    from pipeline.imagery.cache import MemoryCache
     from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
     from pipeline.imagery.sources import open_source
 
@@ -161,9 +166,12 @@ def read_chips(
     geobox = GeoBox.from_bbox(
         grid.tiles[plot["tile"].iloc[0]], crs=grid.crs, resolution=imagery.resolution
     )
-    items = [pystac.Item.from_dict(d) for d in json.loads(layout.items.read_text("utf-8"))]
+    if items is None:
+        items = [pystac.Item.from_dict(d) for d in json.loads(layout.items.read_text("utf-8"))]
     days = group_by_day(items)
     cache = resolve_cache(settings.run, source, layout.root, items)
+    if memory is not None:
+        cache = MemoryCache(cache, memory)
     geom = plot.to_crs(grid.crs).geometry.iloc[0]
     inv = ~geobox.affine
     x0, y0, x1, y1 = geom.buffer(margin_m).bounds
@@ -215,3 +223,38 @@ def draw_chips(chips: list[Chip], ncols: int = 6, size: float = 1.9):
         ax.imshow(chip.rgb)
         ax.set_title(f"{chip.date:%Y-%m-%d} {chip.role}/{chip.kind}\n{chip.cloud}", fontsize=7)
     return fig
+
+
+def draw_backdrop(
+    layout: RunLayout, settings: Settings, grid: Grid, series, plots, items: list, ax
+) -> list[str]:
+    """Each tile's clearest recent scene in true colour on ``ax``, in the grid's CRS (draw the
+    plots over it in ``grid.crs``), read through the run's source and cache. ``series``: the
+    run's series Dataset (``clear_share`` by plot and date); ``plots``: the result table
+    indexed by row, with ``tile``. Returns the dates drawn (none for a statistics source)."""
+    from odc.geo.geobox import GeoBox
+
+    from pipeline.imagery.cube import FetchReport, fetch_date, group_by_day, resolve_cache
+    from pipeline.imagery.sources import open_source
+
+    imagery = settings.imagery
+    source = open_source(imagery, settings.run.retry)
+    if not hasattr(source, "read_date"):
+        return []
+    days = group_by_day(items)
+    cache = resolve_cache(settings.run, source, layout.root, items)
+    clear = series["clear_share"]
+    drawn = []
+    for tile_id, bbox in grid.tiles.items():
+        rows = [r for r in plots.index[plots["tile"] == tile_id] if r in clear["plot"]]
+        share = clear.sel(plot=rows).mean("plot").to_series().dropna() if rows else pd.Series()
+        if share.empty:
+            continue
+        day = pd.Timestamp(share[share >= share.max() - 0.05].index.max()).date().isoformat()
+        geobox = GeoBox.from_bbox(bbox, crs=grid.crs, resolution=imagery.resolution)
+        arr = fetch_date(source, days.get(day, []), geobox, imagery, cache, FetchReport(), day,
+                         settings.run.retry)  # fmt: skip
+        refl = {b: arr[i] * imagery.scale + imagery.offset for i, b in enumerate(CUBE_BANDS)}
+        ax.imshow(compose_rgb(refl, "true"), extent=(bbox[0], bbox[2], bbox[1], bbox[3]), zorder=0)
+        drawn.append(day)
+    return sorted(drawn)

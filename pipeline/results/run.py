@@ -102,6 +102,14 @@ class Run:
             )
         return pd.read_parquet(path)
 
+    @cached_property
+    def items(self) -> list:
+        """The STAC items (``pystac.Item``) the run used (``work/items.json``), parsed once."""
+        import pystac
+
+        raw = json.loads(self.layout.items.read_text(encoding="utf-8"))
+        return [pystac.Item.from_dict(d) for d in raw]
+
     def reference(self, name: str = "region") -> gpd.GeoDataFrame:
         """A reference layer of the run's config (``region``, ``townships``, ``prior``,
         ``restricted``; several files are concatenated), e.g. county boundaries for a map."""
@@ -178,7 +186,7 @@ class Run:
         clear = self.series["clear_share"].sel(plot=row).to_series()
         return read_chips(
             self.layout, self.settings, self.grid, self.plots.loc[[row]], clear,
-            self.windows(row), **options,
+            self.windows(row), **{"items": self.items, **options},
         )  # fmt: skip
 
     # -- re-judging -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.codes import REASONS, STATUS_LABELS, label_reasons, split_reasons
 from pipeline.files import write_atomic
 from pipeline.layout import RunLayout
-from pipeline.reports.outputs import write_plots
+from pipeline.reports.gpkg import write_gpkg
 from pipeline.review.states import PlotReview, review_table
 from pipeline.review.store import Context, Decision, DecisionConflict, ReviewError, ReviewStore
 from pipeline.review.vocabulary import (
@@ -90,7 +90,7 @@ def export_decisions(layout: RunLayout, plots: gpd.GeoDataFrame, store: ReviewSt
     base = plots.drop(columns=[c for c in REVIEW_COLUMNS if c in plots.columns])
     words = labelled_columns(cols).rename(columns=REVIEW_COLUMNS)
     # the GeoPackage carries people's words under Chinese names, the GeoParquet the codes
-    write_plots(pd.concat([base, words], axis=1), layout.root)
+    write_gpkg(pd.concat([base, words], axis=1), layout.plots_gpkg)
     coded = pd.concat([base, cols], axis=1)
     write_atomic(layout.plots_parquet, lambda p: coded.to_parquet(p, index=False))
     return write_sheet(layout.reports / "review.xlsx", plots, cols)

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from pipeline.codes import REASONS
 from pipeline.plots.normalize import STANDARD_COLUMNS
-from pipeline.reports.outputs import GPKG_NAMES
+from pipeline.reports.gpkg import GPKG_NAMES
 from pipeline.review import auth, evidence
 from pipeline.review.states import next_slot
 from pipeline.review.store import Context, Decision, DecisionConflict, ReviewError

@@ -46,6 +46,7 @@ class StandIn:
 
     def __init__(self, catalog: Path):
         root = pystac.read_file(str(Path(catalog).resolve()))
+        self.static_root = Path(catalog).resolve().parent  # served as files under /static/
         items = sorted(root.get_items(recursive=True), key=lambda i: (i.datetime, i.id))
         self.items: dict[str, pystac.Item] = {it.id: it for it in items}
         for it in items:
@@ -225,6 +226,8 @@ def _handler(st: StandIn):
             if url.path == "/stac/search":
                 bbox = [float(v) for v in q["bbox"].split(",")] if "bbox" in q else None
                 return self._search(bbox, q.get("datetime"), int(q.get("limit", 50)), q, "GET")
+            if url.path.startswith("/static/"):
+                return self._static(url.path.removeprefix("/static/"))
             m = re.fullmatch(r"/assets/e\d+/([^/]+)/([^/]+)\.tif", url.path)
             if m and m.group(1) in st.items:
                 return self._asset(st.items[m.group(1)].assets[m.group(2)].href)
@@ -294,6 +297,15 @@ def _handler(st: StandIn):
                     "links": links,
                 }
             )
+
+        def _static(self, rel: str) -> None:
+            """The static catalog's files as they are on disk (a catalog.json URL)."""
+            path = (st.static_root / rel).resolve()
+            if not path.is_file() or st.static_root not in path.parents:
+                return self._json({"error": "not found"}, 404)
+            if path.suffix == ".json":
+                return self._send(200, path.read_bytes(), "application/json")
+            return self._asset(str(path))
 
         def _asset(self, path: str) -> None:
             data = Path(path).read_bytes()

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.config import load_settings
 from pipeline.errors import TushuError
@@ -26,8 +27,9 @@ app.add_typer(step_app, name="step")
 console = Console()
 
 
-def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+def _fail(err: Exception | str) -> None:
+    """``error: <message>`` on one line (never wrapped, never read as markup), exit 2."""
+    console.print(Text("error: ", style="bold red") + Text(str(err)), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -72,7 +74,10 @@ def check_inputs_exist(settings) -> None:
 
 def run_workflow(settings, cores: int, force: bool = False):
     """Run Snakemake with a live progress bar; returns the :class:`RunOutcome`."""
-    from pipeline.workflow.runner import run_snakemake
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.runner import check_output_dir, run_snakemake
+
+    check_output_dir(RunLayout.of(settings.output_dir))  # before the progress bar shows
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -114,20 +119,26 @@ def print_county_table(out_dir: Path) -> None:
         table.add_column(col, justify="left" if col.startswith("县") else "right")
     for _, r in summary.iterrows():
         table.add_row(
-            str(r["county"]),
-            str(r["n_plots"]),
-            str(r["n_consistent"]),
-            str(r["n_suspect"]),
-            str(r["n_inconsistent"]),
-            str(r["n_insufficient_data"]),
-            f"{r['claimed_area_mu']:.1f}",
-            f"{r['verified_area_mu']:.1f}",
+            str(r["县"]),
+            str(r["图斑数"]),
+            *(str(r[f"图斑数_{label}"]) for label in ("图数一致", "存疑", "不一致", "数据不足")),
+            f"{r['上报面积_亩']:.1f}",
+            f"{r['核实面积_亩']:.1f}",
         )
     console.print(table)
     console.print(
         f"Outputs: {out_dir}/plots.gpkg, plots.parquet, timeseries.parquet, summary.csv, run.json"
+        "; documents in reports/ (核查汇总表.xlsx, 进度通报.html, 整改清单_*.html, ...)"
     )
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    imagery = run.get("imagery", {})
+    skipped = imagery.get("skipped_scenes", [])
+    console.print(
+        f"Imagery: {imagery.get('n_items', 0)} scenes"
+        + (f"; {len(skipped)} dates skipped (unreadable): "
+           + ", ".join(s["date"] for s in skipped[:8]) + (" …" if len(skipped) > 8 else "")
+           + f" — see {out_dir}/run.json imagery.skipped_scenes" if skipped else "")
+    )  # fmt: skip
     ingest = run.get("ingest", {})
     if ingest:
         found = ", ".join(f"{k} {v}" for k, v in sorted(ingest.get("by_code", {}).items()))
@@ -137,6 +148,9 @@ def print_county_table(out_dir: Path) -> None:
             + (f" ({found})" if found else "")
             + f"; see {out_dir}/ingest_report.csv"
         )
+        for name, info in ingest.get("files", {}).items():
+            for warning in info.get("warnings", []):
+                console.print(Text(f"warning: {name}: {warning}"), soft_wrap=True)
 
 
 @app.command()
@@ -163,6 +177,11 @@ def demo(
             and json.loads(meta.read_text()).get("seed") == seed
             and json.loads(meta.read_text()).get("preset") == preset
         )
+        if not fresh and not meta.is_file() and data_dir.is_dir() and any(data_dir.iterdir()):
+            raise TushuError(
+                f"--data-dir {data_dir} is a non-empty folder that is not a demo world (no "
+                "world.json); choose a new folder so nothing of yours is overwritten"
+            )
         if not fresh:
             with console.status(f"Making the demo world ({preset}, seed {seed}) in {data_dir} ..."):
                 make_world(data_dir, preset=preset, seed=seed)
@@ -248,7 +267,11 @@ def make_world_cmd(
 
 
 def _step(fn, *args, **kwargs) -> None:
-    """Run one step; a damaged step file it read is removed (the re-run re-makes it)."""
+    """Run one step; a damaged step file it read is removed (the re-run re-makes it). An
+    unexpected error leaves its traceback in the step's log and one ``error:`` line (what
+    ``tushu run`` shows)."""
+    import traceback
+
     from pipeline.workflow.contracts import StepFileError
 
     try:
@@ -259,6 +282,13 @@ def _step(fn, *args, **kwargs) -> None:
         _fail(err)
     except TushuError as err:
         _fail(err)
+    except Exception as err:  # noqa: BLE001 - a bug or an input no check foresaw
+        traceback.print_exc()
+        _fail(
+            f"unexpected {type(err).__name__} in step {getattr(fn, '__name__', fn)}: {err} "
+            "(a Tushu bug or an input it does not handle; the traceback is above in this log — "
+            "please report it with the log)"
+        )
 
 
 def _view(kind, text: str):
@@ -380,6 +410,20 @@ def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) ->
     from pipeline.workflow.publish import publish_step
 
     _step(publish_step, RunLayout.of(output_dir))
+
+
+@step_app.command("documents")
+def step_documents(
+    view: str = typer.Option(..., help="the documents view of the settings (JSON)"),
+    output_dir: Path = typer.Option(..., help="the run folder"),
+    threads: int = typer.Option(1, help="processes for the evidence packs"),
+) -> None:
+    """Workbook, 整改清单, bulletin, history, field lists, HTML report and evidence packs."""
+    from pipeline.layout import RunLayout
+    from pipeline.workflow.documents import documents_step
+    from pipeline.workflow.views import DocumentsView
+
+    _step(documents_step, _view(DocumentsView, view), RunLayout.of(output_dir), threads)
 
 
 review_user_app = typer.Typer(help="Users of the review app (names, roles, passwords).")

@@ -9,7 +9,13 @@ from pipeline.config import Settings
 from pipeline.layout import RunLayout
 from pipeline.workflow import steps
 from pipeline.workflow.contracts import Plan, TileMeta, read_plan
-from pipeline.workflow.views import desk_view, plan_view, report_view, tile_view
+from pipeline.workflow.views import (
+    desk_view,
+    documents_view,
+    plan_view,
+    report_view,
+    tile_view,
+)
 
 
 def plan_in_process(settings: Settings) -> Plan:
@@ -52,10 +58,21 @@ def report_in_process(settings: Settings) -> gpd.GeoDataFrame:
     return result
 
 
-def run_in_process(settings: Settings) -> gpd.GeoDataFrame:
-    """Every step in order (no Snakemake, no re-run logic); returns the plot result table."""
+def documents_in_process(settings: Settings, workers: int = 2) -> dict:
+    """The documents step (after the report step); returns the manifest."""
+    from pipeline.workflow.documents import documents_step
+
+    return documents_step(documents_view(settings), RunLayout.of(settings.output_dir), workers)
+
+
+def run_in_process(settings: Settings, documents: bool = False) -> gpd.GeoDataFrame:
+    """Every step in order (no Snakemake, no re-run logic); returns the plot result table.
+    ``documents``: also make the documents under ``reports/``."""
     plan = plan_in_process(settings)
     desk_in_process(settings)
     for tile_id in plan.tile_ids:
         tile_in_process(settings, tile_id)
-    return report_in_process(settings)
+    result = report_in_process(settings)
+    if documents:
+        documents_in_process(settings)
+    return result

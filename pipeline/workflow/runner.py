@@ -113,8 +113,9 @@ def hold_run_lock(layout: RunLayout) -> Iterator[None]:
         os.close(fd)
 
 
-def snakemake_command(layout: RunLayout, cores: int, force: bool):
-    """The Snakemake command line (a list: no shell, so no path is ever split or expanded)."""
+def snakemake_command(layout: RunLayout, cores: int, force: bool, redo: list[str] = ()):
+    """The Snakemake command line (a list: no shell, so no path is ever split or expanded);
+    ``redo``: what :func:`rules_to_redo` asks to re-make."""
     return [
         sys.executable,
         "-m",
@@ -130,6 +131,7 @@ def snakemake_command(layout: RunLayout, cores: int, force: bool):
         "--rerun-incomplete",
         "--printshellcmds",
         *(["--forceall"] if force else []),
+        *(redo if not force else []),
     ]
 
 
@@ -153,18 +155,65 @@ def run_snakemake(
     )
     with hold_run_lock(layout):
         write_run_settings(settings, layout)
+        redo = rules_to_redo(layout, missing_step_files(layout))
         for attempt in range(2):
-            lines = _run(layout, cores, force, outcome, on_line)
+            lines = _run(layout, cores, force, outcome, on_line, redo)
             if lines is None:
                 return outcome
-            if attempt == 0 and any("is damaged" in line for line in lines):
-                continue  # the damaged step file was removed; the re-run re-makes it
+            damaged = remove_damaged(layout, failure_detail(lines) + "".join(lines))
+            if attempt == 0 and damaged:
+                redo = rules_to_redo(layout, damaged)
+                continue  # the re-run re-makes the damaged step files
             break
     raise TushuError(f"the workflow failed.\n{failure_detail(lines)}")
 
 
-def _run(layout, cores, force, outcome, on_line) -> list[str] | None:
-    cmd = snakemake_command(layout, cores, force)
+_DAMAGED = re.compile(r"(/\S+) is (?:damaged|missing)")
+
+
+def missing_step_files(layout: RunLayout) -> list[Path]:
+    """Step files of a finished run that are gone (removed as damaged, deleted by hand or by a
+    killed run): Snakemake keeps the deliverables as they are and would not re-make them."""
+    from pipeline.workflow.contracts import StepFileError, read_plan
+
+    if not all(p.exists() for p in layout.deliverables()):
+        return []  # not finished: Snakemake makes whatever is missing
+    files = [layout.plan, layout.items, layout.work_plots, layout.desk_table, layout.desk_meta]
+    with contextlib.suppress(StepFileError):
+        for t in read_plan(layout.plan).tile_ids:
+            tile = layout.tile(t)
+            files += [tile.series, tile.pixels, tile.meta]
+    return [p.resolve() for p in files if not p.exists()]
+
+
+def rules_to_redo(layout: RunLayout, removed: list[Path]) -> list[str]:
+    """What to re-make for removed step files, which Snakemake alone would not (its deliverables
+    downstream still exist): the plan or desk rule (forced, with what follows) for their
+    files, and every other removed file as a target of its own."""
+    owners = {layout.plan: "plan", layout.items: "plan", layout.work_plots: "plan",
+              layout.desk_table: "desk", layout.desk_meta: "desk"}  # fmt: skip
+    owners = {p.resolve(): rule for p, rule in owners.items()}
+    rules = sorted({owners[p] for p in removed if p in owners})
+    files = [str(p) for p in removed if p not in owners]
+    return [*(["--forcerun", *rules] if rules else []), *(["all", *files] if files else [])]
+
+
+def remove_damaged(layout: RunLayout, text: str) -> list[Path]:
+    """Remove the step files (under ``work/``) that a failed run reported damaged (a torn
+    write, a disk fault, a hand edit), so that the next attempt re-makes them; returns them.
+    A file the steps did not make is never touched."""
+    work = layout.work.resolve()
+    found = []
+    for name in dict.fromkeys(_DAMAGED.findall(text)):
+        path = Path(name.rstrip(".,;:)")).resolve()
+        if work in path.parents:
+            path.unlink(missing_ok=True)
+            found.append(path)
+    return found
+
+
+def _run(layout, cores, force, outcome, on_line, redo=()) -> list[str] | None:
+    cmd = snakemake_command(layout, cores, force, list(redo))
     lines: list[str] = []
     # The run's identity reaches the report step through the environment: never a reason
     # for Snakemake to re-run anything.
@@ -224,4 +273,8 @@ def failure_detail(log_lines: list[str]) -> str:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
             errors = [x for x in lines if x.startswith("error:")]
             parts.append("\n".join(errors) if errors else "\n".join(lines[-12:]))
-    return "\n".join(parts) or "".join(log_lines[-40:])
+    if parts:
+        return "\n".join(parts)
+    # Snakemake itself failed (e.g. an input function read a damaged plan): its error lines
+    errors = [x.strip() for x in log_lines if re.match(r"\s*\w+(?:Error|Exception): ", x)]
+    return "\n".join(dict.fromkeys(errors)) or "".join(log_lines[-40:])

@@ -17,7 +17,7 @@ import pandas as pd
 import pystac
 from odc.geo.geobox import GeoBox
 
-from pipeline.config import LayerSource, RunOptions
+from pipeline.config import ImagerySearch, LayerSource, RunOptions
 from pipeline.desk.checks import ReferenceLayers, check_desk
 from pipeline.desk.layers import Layer
 from pipeline.errors import TushuError
@@ -33,8 +33,10 @@ from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_with_trac
 from pipeline.layout import RunLayout, TilePaths
 from pipeline.plots.read import read_plots
 from pipeline.plots.vector import file_checksum, read_vector
-from pipeline.reports.outputs import summarize_counties, write_plots
+from pipeline.reports.gpkg import write_gpkg
+from pipeline.reports.parquet import write_plots_parquet, write_timeseries
 from pipeline.reports.record import build_run_record
+from pipeline.reports.summary import write_summary
 from pipeline.workflow.contracts import (
     DeskMeta,
     JobSpec,
@@ -68,9 +70,10 @@ def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> 
     bbox = tuple(plots.geometry[has].to_crs(4326).total_bounds)
     items = search_items(view.imagery, bbox, run.retry)
     crs = view.imagery.crs or item_crs(items)
-    tile_of, tiles = plan_tiles(
-        plots.geometry.to_crs(crs), view.imagery.tile_size_m, view.imagery.resolution
-    )
+    geoms = plots.geometry.to_crs(crs)
+    geoms[plots["oversize"].to_numpy(dtype=bool)] = None  # never loaded (INSUFFICIENT_DATA)
+    tile_of, tiles = plan_tiles(geoms, view.imagery.tile_size_m, view.imagery.resolution)
+    check_tile_sizes(tiles, tile_of, plots, view.imagery)
     groups = group_tiles(tiles, view.imagery.resolution, run.tile_job_pixels, run.min_tile_jobs)
     plots["tile"] = tile_of
     write_table(plots, out.plots)
@@ -93,6 +96,24 @@ def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> 
     )
     write_record(plan, out.plan)
     return plan
+
+
+def check_tile_sizes(tiles, tile_of, plots, imagery: ImagerySearch) -> None:
+    """Refuse a tile grid larger than ``imagery.max_tile_pixels`` (it would exhaust memory),
+    naming the plots that stretch it."""
+    for t in tiles:
+        w, h = (
+            (t.bbox[2] - t.bbox[0]) / imagery.resolution,
+            (t.bbox[3] - t.bbox[1]) / imagery.resolution,
+        )
+        if w * h > imagery.max_tile_pixels:
+            ids = plots.loc[tile_of == t.tile_id, "plot_id"].astype(str).head(5).tolist()
+            raise TushuError(
+                f"tile {t.tile_id} would be {w:,.0f} × {h:,.0f} pixels, more than "
+                f"imagery.max_tile_pixels ({imagery.max_tile_pixels:,}): its plots "
+                f"({', '.join(ids)} …) reach far beyond it; lower plots.max_area_km2 so "
+                "such plots are skipped, or raise imagery.max_tile_pixels if the memory allows"
+            )
 
 
 def desk_step(view: DeskView, plots_path: Path, table_out: Path, meta_out: Path) -> DeskMeta:
@@ -279,9 +300,10 @@ def report_step(
     result, trace = judge_with_trace(plots, desk, series, pixels, settings.evidence)
     t_judge = time.perf_counter()
 
-    write_plots(result, layout.staging)
+    write_plots_parquet(result, layout.staged(layout.plots_parquet))
+    write_gpkg(result, layout.staged(layout.plots_gpkg))
     write_timeseries(series, plots, layout.staged(layout.timeseries))
-    write_table(summarize_counties(result), layout.staged(layout.summary))
+    write_summary(result, layout.staged(layout.summary))
     write_table(trace, layout.staged(layout.trace))
     record = build_run_record(
         settings,
@@ -296,13 +318,6 @@ def report_step(
     )
     write_json(layout.staged(layout.run_json), record)
     return result
-
-
-def write_timeseries(series: pd.DataFrame, plots: pd.DataFrame, path: Path) -> None:
-    """``timeseries.parquet``: one row per plot and date, with the plot id."""
-    ts = series.merge(plots[["row", "plot_id"]], on="row", how="left")
-    cols = ["row", "plot_id", "date", "ndvi", "ndmi", "bsi", "clear_share"]
-    write_table(ts[cols].sort_values(["row", "date"]), path)
 
 
 def read_table_checked(path: Path, step: str) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from pipeline.config import (
     LayerSource,
     PlotSource,
     PrepSettings,
+    Reports,
     SeriesPrepSettings,
     Settings,
 )
@@ -63,6 +64,12 @@ class ReportView(_View):
     settings: Settings
 
 
+class DocumentsView(_View):
+    """The documents made from a published run (workbook, 整改清单, bulletin, HTML report...)."""
+
+    reports: Reports
+
+
 def plan_view(s: Settings) -> PlanView:
     return PlanView(plots=s.plots, region=s.layers.region, imagery=ImagerySearch.of(s.imagery))
 
@@ -79,10 +86,22 @@ def tile_view(s: Settings) -> TileView:
 
 
 def report_view(s: Settings) -> ReportView:
-    return ReportView(settings=s.model_copy(update={"run": type(s.run)()}))
+    return ReportView(
+        settings=s.model_copy(update={"run": type(s.run)(), "reports": type(s.reports)()})
+    )
 
 
-STEP_VIEWS = {"plan": plan_view, "desk": desk_view, "tile": tile_view, "report": report_view}
+def documents_view(s: Settings) -> DocumentsView:
+    return DocumentsView(reports=s.reports)
+
+
+STEP_VIEWS = {
+    "plan": plan_view,
+    "desk": desk_view,
+    "tile": tile_view,
+    "report": report_view,
+    "documents": documents_view,
+}
 
 
 def step_params(s: Settings) -> dict[str, str]:

@@ -29,6 +29,18 @@ def test_stac_api__same_statuses_as_static_catalog(reference, standin, tiny_worl
     assert standin.count("/assets/", "GET") > 0  # pixels really came over HTTP
 
 
+def test_static_catalog_over_http__same_statuses_as_from_disk(
+    reference, standin, tiny_world, tmp_path
+):
+    """A catalog.json URL is walked like the file on disk (not searched as a STAC API)."""
+    standin.faults.clear()
+    out, ref = reference
+    url = f"{standin.base}/static/catalog.json"
+    got = run_steps(settings_for(tiny_world, tmp_path, catalog=url), out)
+    _same_statuses(ref, got)
+    assert standin.count("/static/S2_DEMO_", "GET") > 0  # items and pixels came over HTTP
+
+
 def test_local_files__same_statuses_as_static_catalog(reference, tiny_world, tmp_path):
     out, ref = reference
     folder = write_local_folder(tiny_world, tmp_path / "scenes")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.codes import REASONS, STATUSES, split_reasons
+from pipeline.codes import REASONS, STATUS_LABELS, STATUSES, split_reasons
 from pipeline.demo import make_world
 from tests.paths import REPO_ROOT
 
@@ -34,18 +38,22 @@ def _tushu(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     make_world(root / "world", preset="tiny", seed=7)
-    proc = _tushu(
-        "demo",
-        "--preset",
-        "tiny",
-        "--seed",
-        "0",
-        "--data-dir",
-        "world",
-        "--out",
-        "results",
-        cwd=root,
-    )
+    umask = os.umask(0o022)  # as on a typical shared server (see the permissions test)
+    try:
+        proc = _tushu(
+            "demo",
+            "--preset",
+            "tiny",
+            "--seed",
+            "0",
+            "--data-dir",
+            "world",
+            "--out",
+            "results",
+            cwd=root,
+        )
+    finally:
+        os.umask(umask)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root, proc
 
@@ -76,9 +84,9 @@ def test_demo__timeseries_summary_and_run_record(demo_run):
     assert set(ts["row"]) == with_geom
     assert ts.groupby("row")["date"].nunique().min() > 10
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
-    total = summary[summary["county"] == "合计"].iloc[0]
-    assert total["n_plots"] == len(res)
-    assert sum(total[f"n_{s}"] for s in STATUSES) == len(res)
+    total = summary[summary["县"] == "合计"].iloc[0]
+    assert total["图斑数"] == len(res)
+    assert sum(total[f"图斑数_{STATUS_LABELS[s]}"] for s in STATUSES) == len(res)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["imagery"]["item_ids"] and len(run["inputs"]["plots"]["sha256"]) == 64
     assert {"plan", "desk", "tiles", "judge", "write_outputs"} <= set(run["timings_s"])
@@ -88,6 +96,20 @@ def test_demo__timeseries_summary_and_run_record(demo_run):
     assert set(ingest["row"]) <= set(res["row"]) and run["ingest"]["records"] == len(res)
     assert (ingest["code"] == "GEOMETRY_EMPTY").any()
     assert "图数一致" in proc.stdout  # the county status table was printed
+
+
+def test_demo__outputs_are_readable_by_group_and_others_under_umask_022(demo_run):
+    """Every file of the run (deliverables, step files, cache) gets ``0644`` under umask 022,
+    not the owner-only mode of a temporary file."""
+    root, _ = demo_run
+    out = root / "results"
+    files = [
+        p
+        for p in [*out.glob("*.*"), *out.rglob("*.npz"), *(out / "work").rglob("*.*")]
+        if p.is_file()
+    ]
+    assert len(files) > 10
+    assert {str(p): stat.S_IMODE(p.stat().st_mode) for p in files} == {str(p): 0o644 for p in files}
 
 
 def test_demo__statuses_match_the_golden_output(demo_run):
@@ -147,7 +169,7 @@ def test_run__same_config_from_two_folders_with_a_changed_threshold_is_current(d
     assert again.returncode == 0 and "up to date" in again.stdout
     changed = _tushu("run", "--config", str(_config(root, "../two", loss_drop=0.9)), cwd=root / "b")
     assert changed.returncode == 0, changed.stdout
-    assert "re-ran: report, publish" in " ".join(changed.stdout.split())
+    assert "re-ran: report, publish, documents" in " ".join(changed.stdout.split())
     after = gpd.read_parquet(out / "plots.parquet")
     assert not after["reasons"].str.contains("VEGETATION_LOSS").any()
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -194,3 +216,91 @@ def test_run__bad_config_fails_naming_the_key(tmp_path):
     proc = _tushu("run", "--config", str(bad), cwd=tmp_path)
     assert proc.returncode == 2
     assert "imagery.tile_size_m" in proc.stdout
+
+
+def _start_run(cfg: Path, cwd: Path) -> subprocess.Popen:
+    """`tushu run` in a session of its own (so the test can kill it and all it started)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.workflow.cli", "run", "--config", str(cfg),
+         "--cores", "1"],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _when_tiles_done(proc: subprocess.Popen, out: Path, n: int) -> dict[Path, int]:
+    """Wait until ``n`` tiles are finished; their series files and modification times."""
+    while proc.poll() is None and len(list(out.glob("work/tiles/*/tile.json"))) < n:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    return {p: p.stat().st_mtime_ns for p in out.glob("work/tiles/*/series.parquet")}
+
+
+def _group_gone(pgid: int, wait_s: float = 20.0) -> bool:
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _same_results(out: Path, reference: Path) -> None:
+    got, ref = gpd.read_parquet(out / "plots.parquet"), gpd.read_parquet(reference)
+    cols = ["geometry", "tile"]  # the tile ids depend on the tile size, nothing else does
+    pd.testing.assert_frame_equal(got.drop(columns=cols), ref.drop(columns=cols))
+    assert list(got.geometry.to_wkb()) == list(ref.geometry.to_wkb())
+
+
+def _small_tiles(root: Path, out: str) -> Path:
+    """The demo config with 800 m tiles (several tile jobs to interrupt); tiling changes no
+    result (each plot is read whole from the tile holding its representative point)."""
+    cfg = _config(root, out)
+    raw = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    raw["imagery"]["tile_size_m"] = 800
+    path = cfg.with_name(f"{Path(out).name.split()[0]}.yaml")
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_run__hard_kill_then_run_again_resumes_and_gives_the_same_results(demo_run):
+    """SIGKILL to `tushu run`, Snakemake and the step at once (a power cut, the OOM killer):
+    the next `tushu run` removes the stale Snakemake lock by itself, keeps the finished tiles
+    and makes the same results as an uninterrupted run. The run folder's name has a space
+    and Chinese characters: the file named like its first word is untouched."""
+    root, _ = demo_run
+    (root / "killed").write_text("a user's file")  # a shell would split the path here
+    cfg = _small_tiles(root, "../killed 结果")
+    proc = _start_run(cfg, root)
+    done = _when_tiles_done(proc, root / "killed 结果", 1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = _tushu("run", "--config", str(cfg), "--cores", "1", cwd=root)
+    assert again.returncode == 0, again.stdout
+    assert "tile" in again.stdout  # the unfinished tiles were made now
+    assert {p: p.stat().st_mtime_ns for p in done} == done  # the finished ones were kept
+    _same_results(root / "killed 结果", root / "results" / "plots.parquet")
+    assert (root / "killed").read_text() == "a user's file"
+
+
+def test_run__ctrl_c_stops_snakemake_and_a_damaged_tile_is_re_made(demo_run):
+    """Ctrl-C: Snakemake is stopped (no process left) and the message says how to resume.
+    A tile file torn afterwards is found damaged, re-made, and the results are the same."""
+    root, _ = demo_run
+    cfg = _small_tiles(root, "../stopped")
+    proc = _start_run(cfg, root)
+    done = _when_tiles_done(proc, root / "stopped", 1)
+    proc.send_signal(signal.SIGINT)
+    shown, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "run the same command again" in " ".join(shown.split())
+    assert _group_gone(proc.pid)
+    torn = next(iter(done))
+    torn.write_bytes(torn.read_bytes()[:100])
+    again = _tushu("run", "--config", str(cfg), "--cores", "1", cwd=root)
+    assert again.returncode == 0, again.stdout
+    kept = {p: m for p, m in done.items() if p != torn}
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert torn.stat().st_size > 100  # re-made
+    _same_results(root / "stopped", root / "results" / "plots.parquet")

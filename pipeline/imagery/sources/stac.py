@@ -1,4 +1,5 @@
-"""STAC source: a static catalog on disk or any STAC API (pystac-client), read with odc-stac.
+"""STAC source: a static catalog (on disk or over HTTP(S): a ``catalog.json`` URL) or any STAC
+API (pystac-client), read with odc-stac.
 
 Presets fill in the API URL, collection and asset keys of Earth Search, Microsoft Planetary
 Computer (asset URLs signed with the ``planetary-computer`` package at read time, so
@@ -10,6 +11,7 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pystac
@@ -74,10 +76,10 @@ class StacSource:
     def find_items(self, bbox_lonlat, start: date, end: date) -> list[pystac.Item]:
         t0 = datetime.combine(start, time.min, tzinfo=UTC)
         t1 = datetime.combine(end, time.max, tzinfo=UTC)
-        if _is_url(self.catalog):
+        if _is_url(self.catalog) and not _is_static_url(self.catalog):
             items = self._search_api(bbox_lonlat, t0, t1)
         else:
-            items = _walk_static(Path(self.catalog), self.collection)
+            items = walk_static(self.catalog, self.collection)
         picked = [
             it
             for it in items
@@ -87,12 +89,27 @@ class StacSource:
         ]
         if not picked:
             raise no_scene_error(self.catalog, bbox_lonlat, self.imagery)
+        self._check_assets(picked)
         for it in picked:
             for asset in it.assets.values():
                 asset.href = asset.get_absolute_href() or asset.href
         if any(_is_url(a.href) for it in picked[:1] for a in it.assets.values()):
             self.remote = True
         return sorted(picked, key=lambda it: (it.datetime, it.id))
+
+    def _check_assets(self, items: list[pystac.Item]) -> None:
+        """Refuse a band whose asset most scenes lack (a wrong ``imagery.bands`` key or a
+        catalog without it): every date would fail and every plot lack data."""
+        for band in CUBE_BANDS:
+            key = self.assets[band]
+            lacking = sum(key not in it.assets for it in items)
+            if lacking * 2 > len(items):
+                have = ", ".join(sorted(items[0].assets)) or "none"
+                raise ImageryError(
+                    f"{lacking} of {len(items)} scenes in {self.catalog} have no asset {key!r} "
+                    f"for band {band} (the first scene has: {have}); set imagery.bands.{band} "
+                    "to the catalog's asset name"
+                )
 
     def _search_api(self, bbox, t0: datetime, t1: datetime) -> list[pystac.Item]:
         from pystac_client import Client
@@ -223,17 +240,48 @@ def _is_url(text: str) -> bool:
     return str(text).startswith(("http://", "https://"))
 
 
-def _walk_static(path: Path, collection: str | None) -> list[pystac.Item]:
-    if not path.is_file():
-        raise ImageryError(f"STAC catalog {path} not found; set imagery.catalog to a catalog.json")
-    try:
-        root = pystac.read_file(str(path.resolve()))
-    except Exception as err:  # noqa: BLE001 - pystac raises several kinds
-        raise ImageryError(f"{path} is not a readable STAC catalog ({err})") from None
-    items = list(root.get_items(recursive=True))
+def _is_static_url(url: str) -> bool:
+    """A URL of a static catalog file (``…/catalog.json``) rather than a STAC API root."""
+    return urlsplit(url).path.lower().endswith(".json")
+
+
+def walk_static(catalog: str, collection: str | None) -> list[pystac.Item]:
+    """Every item of a static catalog (a file or a URL), following child and item links; an
+    unreadable catalog, collection or item is an error naming it."""
+    if not _is_url(catalog):
+        path = Path(catalog)
+        if not path.is_file():
+            raise ImageryError(
+                f"STAC catalog {path} not found; set imagery.catalog to a catalog.json"
+            )
+        catalog = str(path.resolve())
+    items: list[pystac.Item] = []
+    _walk(catalog, _read_stac(catalog, catalog, "catalog"), items, catalog)
     if collection is not None:
         items = [it for it in items if it.collection_id == collection]
     return items
+
+
+def _read_stac(href: str, catalog: str, what: str):
+    try:
+        return pystac.read_file(href)
+    except Exception as err:  # noqa: BLE001 - I/O, JSON and STAC errors alike
+        fix = "set imagery.catalog to a catalog.json" if href == catalog else (
+            f"repair it, or remove it and its link from the catalog {catalog}")  # fmt: skip
+        raise ImageryError(f"STAC {what} {href} cannot be read ({err}); {fix}") from None
+
+
+def _walk(href: str, node, items: list[pystac.Item], catalog: str) -> None:
+    if isinstance(node, pystac.Item):
+        items.append(node)
+        return
+    if not isinstance(node, pystac.Catalog):
+        raise ImageryError(f"{href} is not a STAC catalog; set imagery.catalog to a catalog.json")
+    for link in node.links:
+        if link.rel in ("child", "item"):
+            target = link.get_absolute_href() or link.href
+            what = "item" if link.rel == "item" else "catalog"
+            _walk(target, _read_stac(target, catalog, what), items, catalog)
 
 
 def _in_time(item: pystac.Item, start: datetime, end: datetime) -> bool:

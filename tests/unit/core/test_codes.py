@@ -28,3 +28,11 @@ def test_readme__documents_every_reason_code():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for r in REASONS.values():
         assert f"| `{r.code}` | {r.label} | {r.status} |" in readme
+
+
+def test_reason_actions__every_code_asks_for_a_chinese_action():
+    from pipeline.codes import ACTIONS, REASON_ACTIONS, label_actions
+
+    assert set(REASON_ACTIONS) == set(REASONS) and set(REASON_ACTIONS.values()) <= set(ACTIONS)
+    assert label_actions("OVERLAP;VEGETATION_LOSS") == "重新造林；核减面积"
+    assert label_actions("") == ""

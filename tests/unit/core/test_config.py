@@ -40,6 +40,30 @@ def test_settings__bad_value_is_named():
         settings_from_mapping(raw)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("resolution", 0.01, r"imagery\.resolution"),
+        ("tile_size_m", 1e9, r"imagery\.tile_size_m"),
+        ("max_tile_pixels", 10, r"imagery\.max_tile_pixels"),
+    ],
+)
+def test_settings__limits_refuse_a_grid_that_cannot_fit_in_memory(key, value, named):
+    raw = _minimal()
+    raw["imagery"][key] = value
+    with pytest.raises(ConfigError, match=named):
+        settings_from_mapping(raw)
+
+
+def test_settings__a_tile_larger_than_max_tile_pixels_names_the_fix():
+    raw = _minimal()
+    raw["imagery"].update(tile_size_m=20_000, resolution=2)
+    with pytest.raises(ConfigError, match="make tile_size_m smaller"):
+        settings_from_mapping(raw)
+    raw["imagery"]["max_tile_pixels"] = 100_000_000
+    assert settings_from_mapping(raw).imagery.max_tile_pixels == 100_000_000
+
+
 def test_settings__missing_key_is_named():
     raw = _minimal()
     del raw["output_dir"]

@@ -17,9 +17,8 @@ LAYERS = (
     {"results"},
     {"reports"},
     {"demo", "testing"},
-    # the edge: the CLI opens finished runs (results) and serves the review app; both read
-    # the step contracts of workflow/
-    {"workflow", "results", "review"},
+    # the edge: the CLI and the review app (which serves finished runs to verifiers)
+    {"workflow", "review"},
 )
 
 

@@ -57,3 +57,21 @@ def test_evaluate_run__misses_and_false_alarms_count():
 def test_evaluate_run__different_worlds_refused():
     with pytest.raises(TushuError, match="same world"):
         evaluate_run(_result([""] * 4, [1] * 4).iloc[:3], _truth())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", "is not a truth table"),
+        ("图斑编号,县\nA,明溪县\n".encode(), "no column row, reasons, planted_share"),
+        (b"", "is not a truth table"),
+    ],
+)
+def test_read_truth__a_wrong_file_is_named_with_the_fix(tmp_path, content, message):
+    from pipeline.judgement.evaluate import read_truth
+
+    path = tmp_path / "truth.csv"
+    path.write_bytes(content)
+    with pytest.raises(TushuError, match=message) as err:
+        read_truth(path)
+    assert "--truth" in str(err.value)

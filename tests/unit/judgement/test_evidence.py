@@ -98,3 +98,70 @@ def test_imagery_reasons__too_few_observations_is_insufficient():
     ev_row = _evidence().loc[0].copy()
     ev_row["n_prep_obs"] = 1
     assert imagery_reasons(plot, ev_row, EV)[0] == ["INSUFFICIENT_DATA"]
+
+
+def _without(times: pd.DatetimeIndex, start: str, end: str) -> pd.DatetimeIndex:
+    return times[(times < pd.Timestamp(start)) | (times > pd.Timestamp(end))]
+
+
+def test_flag_plots__a_missing_planting_year_is_insufficient_data_never_a_refutation():
+    """Scenes of the planting year removed: the few autumn observations of Y-1 in the prep
+    window show no site work, but that is no evidence against planting."""
+    times = _without(TIMES, "2022-01-01", "2022-12-31")
+    ev = compute_evidence(_plots(KINDS), series_frame(KINDS, times, 5), _pixels(KINDS), EV)
+    assert (ev["n_prep_obs"] >= EV.min_prep_obs).all()  # Oct-Dec 2021 is in the window
+    assert (ev["n_planting_year_obs"] == 0).all()
+    desk = pd.DataFrame({"desk_reasons": [[] for _ in KINDS]}, index=_plots(KINDS)["row"])
+    out, trace = flag_plots(_plots(KINDS), desk, ev, EV)
+    assert set(out.loc[KINDS.index("none") :, "reasons"]) == {"INSUFFICIENT_DATA"}
+    assert out.loc[KINDS.index("forest"), "reasons"] == "PRE_EXISTING_FOREST"
+    fired = trace[trace["fired"] & (trace["code"] == "INSUFFICIENT_DATA")]
+    assert set(fired["metric"]) == {"n_planting_year_obs"}  # the missing window, named
+
+
+def test_flag_plots__a_cloudy_survival_winter_is_insufficient_data_not_a_pass():
+    """No clear view in the winter two years after planting: survival is not checked, and
+    the plot says so (instead of passing silently)."""
+    kinds = ["genuine"] * 6 + ["low"]
+    series = series_frame(kinds, TIMES[TIMES < "2024-07-01"], 5)
+    winter = (series["date"] >= "2023-11-01") & (series["date"] < "2024-04-01")
+    series.loc[winter, "clear_share"] = 0.1
+    ev = compute_evidence(_plots(kinds), series, _pixels(kinds), EV)
+    assert (ev["n_survival_winter_obs"] == 0).all() and (ev["missing_winter"] == 2024).all()
+    desk = pd.DataFrame({"desk_reasons": [[] for _ in kinds]}, index=_plots(kinds)["row"])
+    out, trace = flag_plots(_plots(kinds), desk, ev, EV)
+    assert set(out["reasons"]) == {"INSUFFICIENT_DATA"}
+    fired = trace[trace["fired"]]
+    assert set(fired["metric"]) == {"n_survival_winter_obs"}
+    full = compute_evidence(_plots(kinds), series_frame(kinds, TIMES, 5), _pixels(kinds), EV)
+    assert (full["n_survival_winter_obs"] >= EV.min_winter_obs).all()
+    assert full["missing_winter"].isna().all()
+    # a later season seen (even in part) is what survival is read on: no gap
+    later = series_frame(kinds, TIMES, 5)
+    later.loc[(later["date"] >= "2023-11-01") & (later["date"] < "2024-04-01"), "clear_share"] = 0
+    assert compute_evidence(_plots(kinds), later, _pixels(kinds), EV)["missing_winter"].isna().all()
+
+
+def test_flag_plots__a_blank_id_or_claimed_area_does_not_hide_a_refutation():
+    """MISSING_ATTRIBUTE for a blank id or area leaves the imagery judgement in place; only a
+    missing planting year (or geometry) keeps a plot from it."""
+    plots = _plots(KINDS)
+    desk = pd.DataFrame(
+        {"desk_reasons": [["MISSING_ATTRIBUTE"] for _ in KINDS]}, index=plots["row"]
+    )
+    out, _ = flag_plots(plots, desk, _evidence(seed=5), EV)
+    none = KINDS.index("none")
+    assert out.loc[none, "reasons"] == "MISSING_ATTRIBUTE;NO_PLANTING_EVIDENCE"
+    assert out.loc[none, "status"] == "inconsistent"
+    plots.loc[none, "planting_year"] = pd.NA
+    out, _ = flag_plots(plots, desk, _evidence(seed=5), EV)
+    assert out.loc[none, "reasons"] == "MISSING_ATTRIBUTE"
+
+
+def test_imagery_reasons__an_oversize_plot_is_insufficient_data_named_in_the_trace():
+    plot = pd.Series(
+        {"geom_status": "ok", "planting_year": 2022, "geom_area_mu": 2e6, "is_design": False,
+         "oversize": True}
+    )  # fmt: skip
+    codes, trace = imagery_reasons(plot, _evidence().loc[7], EV)
+    assert codes == ["INSUFFICIENT_DATA"] and [c.metric for c in trace] == ["oversize"]

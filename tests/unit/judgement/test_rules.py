@@ -15,6 +15,8 @@ GOOD = pd.Series(
         "n_baseline_obs": 8,
         "baseline_winter_ndvi": 0.4,
         "n_prep_obs": 5,
+        "n_planting_year_obs": 4,
+        "n_survival_winter_obs": 6,
         "data_share": 1.0,
         "planted_share": 0.95,
         "prep_ndvi_drop": 0.3,

@@ -61,3 +61,18 @@ def test_normalize_plots__hectares_are_converted():
     layer = plot_layer([square(0, 0, 100)], 上报面积=[1.0])
     out = normalize_plots(layer, PlotSource(path=Path("x.gpkg"), area_unit="ha"))
     assert out["claimed_area_mu"].iloc[0] == 15.0
+
+
+def test_normalize_plots__a_huge_polygon_is_kept_and_marked_oversize():
+    """A 1° × 1° polygon is not read on imagery (it would exhaust memory) but keeps its row."""
+    from pipeline.plots.ingest import IngestLog
+
+    layer = plot_layer([square(0, 0, 100), square(0, 300, 100)])
+    layer.loc[1, "geometry"] = shapely.box(117.0, 26.0, 118.0, 27.0)  # EPSG:4490 degrees
+    log = IngestLog()
+    out = normalize_plots(layer, PlotSource(path=Path("x.gpkg")), log=log)
+    assert list(out["oversize"]) == [False, True] and list(out["row"]) == [0, 1]
+    found = log.table()
+    assert list(found.loc[found["code"] == "PLOT_TOO_LARGE", "row"]) == [1]
+    small = normalize_plots(layer, PlotSource(path=Path("x.gpkg"), max_area_km2=20_000))
+    assert not small["oversize"].any()

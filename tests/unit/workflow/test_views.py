@@ -13,6 +13,7 @@ from pipeline.workflow.views import step_params
 
 PREP = {"prep_start_month", "prep_end_month", "prep_ndvi_drop", "prep_bsi_rise"}
 SEARCH = {"source", "catalog", "stac", "sentinelhub", "local", "collection", "bands", "start",
+          "max_tile_pixels",
           "end", "max_cloud_cover", "crs", "resolution", "tile_size_m"}  # fmt: skip
 
 
@@ -86,6 +87,14 @@ def test_step_params__each_science_key_re_runs_exactly_the_steps_that_read_it(so
         assert rerun == _expected(path, source), ".".join(path)
         checked += 1
     assert checked > 60
+
+
+def test_step_params__report_settings_re_run_only_the_documents():
+    base = demo_settings(Path("/w"), Path("/r"))
+    reports = base.reports.model_copy(update={"compiling_unit": "市林业监测中心"})
+    after = step_params(base.model_copy(update={"reports": reports}))
+    before = step_params(base)
+    assert {s for s in before if before[s] != after[s]} == {"documents"}
 
 
 def test_step_params__run_options_re_run_nothing():
