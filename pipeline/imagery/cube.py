@@ -274,7 +274,10 @@ def iter_chunks(
             results = [f.result() for f in [executor.submit(read_date_outcome, *x) for x in args]]
         for day, (_, outcome) in zip(part, results, strict=True):
             record_outcome(report, day, outcome)
-        data = np.stack([arr for arr, _ in results]) if results else None
+        data = np.empty((len(results), len(CUBE_BANDS), *geobox.shape), dtype="float32")
+        for k in range(len(results)):  # each date copied in, then freed: one chunk in memory
+            data[k] = results[k][0]
+            results[k] = None
         yield cube_dataset(data, part, geobox, imagery, source)
 
 

@@ -207,7 +207,8 @@ def tile_step(
     series, pixels, shapes, n_dates = [], [], {}, 0
     grids = [GeoBox.from_bbox(t.bbox, crs=plan.crs, resolution=imagery.resolution) for t in tiles]
     with open_executor(run) as executor:
-        for group in read_groups(grids, run.tile_job_pixels):
+        # a shared window of at most half a job's pixels: one date chunk stays < 1 GB
+        for group in read_groups(grids, max(run.tile_job_pixels // 2, 1)):
             parts = [(all_plots[all_plots["tile"] == tiles[k].tile_id], grids[k]) for k in group]
             outs = extract_tiles(source, parts, items, imagery, view.prep, cache, report,
                                  run.date_chunk, run.retry, executor)  # fmt: skip
