@@ -19,7 +19,7 @@ from odc.geo.geobox import GeoBox
 from pipeline.config import Imagery, PrepSettings, RetryOptions
 from pipeline.imagery.cache import FetchReport, PieceCache
 from pipeline.imagery.cube import group_by_day, iter_chunks, shares_reads
-from pipeline.imagery.series import ChunkReducer, reduce_chunks
+from pipeline.imagery.series import ChunkReducer
 from pipeline.imagery.sources import CubeSource, SeriesSource
 from pipeline.imagery.zonal import coverage_weights
 
@@ -51,25 +51,9 @@ def extract_tile(
     geometry) over ``items``; ``geobox`` is the tile's grid (cube sources only). The cube is
     read ``date_chunk`` dates at a time, by ``executor`` when given (threads or a dask
     cluster; see :mod:`pipeline.imagery.compute`)."""
-    if isinstance(source, SeriesSource):
-        series, pixels = source.read_series(plots, items, cache, report, prep)
-        return TileSeries(series, pixels, int(series["date"].nunique()) if len(series) else 0)
-    n_dates = len(group_by_day(items))
-    chunks = iter_chunks(
-        items,
-        imagery,
-        geobox,
-        source=source,
-        cache=cache,
-        report=report,
-        date_chunk=date_chunk,
-        retry=retry or RetryOptions(),
-        executor=executor,
-    )
-    weights = coverage_weights(plots.geometry.to_crs(geobox.crs).reset_index(drop=True), geobox)
-    years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
-    series, pixels = reduce_chunks(chunks, weights, plots["row"].to_numpy(), years, imagery, prep)
-    return TileSeries(series, pixels, n_dates)
+    parts = [(plots, geobox)]
+    return extract_tiles(source, parts, items, imagery, prep, cache, report, date_chunk, retry,
+                         executor)[0]  # fmt: skip
 
 
 def extract_tiles(
@@ -89,46 +73,37 @@ def extract_tiles(
     grid (same CRS and pixel size, as planned) and every scene is in that CRS, so a window
     read is a paste or a purely affine resampling (see :func:`shares_reads`). Each tile then
     takes its slice of the shared window, masked and reduced exactly as on its own."""
-    if len(parts) == 1 or not shares_reads(source, items, parts[0][1].crs):
-        return [
-            extract_tile(
-                source,
-                plots,
-                items,
-                geobox,
-                imagery,
-                prep,
-                cache,
-                report,
-                date_chunk,
-                retry,
-                executor,
-            )  # fmt: skip
-            for plots, geobox in parts
-        ]
-    window = union_geobox([g for _, g in parts])
-    reducers = []
-    for plots, geobox in parts:
-        weights = coverage_weights(plots.geometry.to_crs(geobox.crs).reset_index(drop=True), geobox)
-        years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
-        reducers.append(ChunkReducer(weights, plots["row"].to_numpy(), years, imagery, prep))
-    slices = [window_slices(window, g) for _, g in parts]
-    chunks = iter_chunks(
-        items,
-        imagery,
-        window,
-        source=source,
-        cache=cache,
-        report=report,
-        date_chunk=date_chunk,
-        retry=retry or RetryOptions(),
-        executor=executor,
-    )
-    for chunk in chunks:
-        for reducer, (ys, xs) in zip(reducers, slices, strict=True):
-            reducer.add(chunk.isel(y=ys, x=xs))
+    if isinstance(source, SeriesSource):
+        out = []
+        for plots, _ in parts:
+            series, pixels = source.read_series(plots, items, cache, report, prep)
+            n = int(series["date"].nunique()) if len(series) else 0
+            out.append(TileSeries(series, pixels, n))
+        return out
+    shared = len(parts) > 1 and shares_reads(source, items, parts[0][1].crs)
+    groups = [list(range(len(parts)))] if shared else [[k] for k in range(len(parts))]
     n_dates = len(group_by_day(items))
-    return [TileSeries(*r.result(), n_dates) for r in reducers]
+    out: list[TileSeries | None] = [None] * len(parts)
+    for group in groups:
+        window = union_geobox([parts[k][1] for k in group]) if shared else parts[group[0]][1]
+        reducers = {}
+        for k in group:
+            plots, geobox = parts[k]
+            geoms = plots.geometry.to_crs(geobox.crs).reset_index(drop=True)
+            years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
+            reducers[k] = ChunkReducer(coverage_weights(geoms, geobox), plots["row"].to_numpy(),
+                                       years, imagery, prep)  # fmt: skip
+        cuts = {k: window_slices(window, parts[k][1]) for k in group}
+        chunks = iter_chunks(items, imagery, window, source=source, cache=cache, report=report,
+                             date_chunk=date_chunk, retry=retry or RetryOptions(),
+                             executor=executor)  # fmt: skip
+        for chunk in chunks:
+            for k in group:
+                ys, xs = cuts[k]
+                reducers[k].add(chunk.isel(y=ys, x=xs) if shared else chunk)
+        for k in group:
+            out[k] = TileSeries(*reducers[k].result(), n_dates)
+    return out
 
 
 def union_geobox(geoboxes: list[GeoBox]) -> GeoBox:
