@@ -244,6 +244,22 @@ class RunOptions(_Frozen):
     )
     cache_dir: Path | None = Field(None, description="default: <output_dir>/cache")
     retry: RetryOptions = RetryOptions()
+    threads: int = Field(
+        1, ge=1, description="threads (or dask workers) reading scenes in each tile job"
+    )
+    dask: str | None = Field(
+        None,
+        description="read scenes on a dask.distributed cluster: 'local' (a LocalCluster per "
+        "tile job) or a scheduler address tcp://host:port; default: in the job itself",
+    )
+    tile_job_pixels: int = Field(
+        1_000_000,
+        ge=1,
+        description="pixels per tile job: small tiles share a job (applies when the plan is made)",
+    )
+    min_tile_jobs: int = Field(
+        2, ge=1, description="at least this many tile jobs when there are enough tiles"
+    )
 
 
 # Keys that were under ``imagery`` before the ``run`` section existed; still accepted there.

@@ -7,6 +7,7 @@ per-pixel accumulators (one value per plot–cell pair), whatever the number of 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,7 +23,7 @@ from pipeline.imagery.reference import (
     reference_levels,
     sample_reference_cells,
 )
-from pipeline.imagery.zonal import CoverageWeights, zonal_means
+from pipeline.imagery.zonal import CoverageWeights, pair_means
 
 ESTABLISH_SLOTS = 3  # dry seasons 1, 2 and ≥ 3 after the planting year
 
@@ -217,53 +218,98 @@ def extract_series(
     row ids and claimed planting years (0 when unknown), in the weights' plot order. Returns
     (series with columns row, date, ndvi, ndmi, bsi, clear_share; pixel evidence per row).
     """
-    start, end = prep_windows(years, ev)
-    pair_start, pair_end = start[weights.plot], end[weights.plot]
-    acc = PrepAccumulator.empty(len(weights.plot))
-    ref_cells = sample_reference_cells(
-        int(np.prod(weights.shape)), weights.cell, ev.reference_pixels
+    chunks = (
+        raw.isel(time=slice(a, a + date_chunk)).compute()
+        for a in range(0, raw.sizes["time"], date_chunk)
     )
-    ref_ndvi, all_days = [], []
-    frames = []
-    n_time = raw.sizes["time"]
-    for a in range(0, n_time, date_chunk):
-        chunk = raw.isel(time=slice(a, a + date_chunk))
-        idx = compute_indices(mask_clouds(chunk, imagery)).compute()
+    return reduce_chunks(chunks, weights, rows, years, imagery, ev)
+
+
+def reduce_chunks(
+    chunks: Iterable[xr.Dataset],
+    weights: CoverageWeights,
+    rows: np.ndarray,
+    years: np.ndarray,
+    imagery: Imagery,
+    ev: PrepSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`extract_series` over in-memory cube chunks (time order, numpy-backed)."""
+    reducer = ChunkReducer(weights, rows, years, imagery, ev)
+    for chunk in chunks:
+        reducer.add(chunk)
+    return reducer.result()
+
+
+class ChunkReducer:
+    """Per-plot series and site-preparation evidence, fed one in-memory cube chunk at a time
+    (time order): per chunk, masks and indices in numpy, one gather per index and one
+    weighted bincount for all its dates."""
+
+    def __init__(
+        self,
+        weights: CoverageWeights,
+        rows: np.ndarray,
+        years: np.ndarray,
+        imagery: Imagery,
+        ev: PrepSettings,
+    ) -> None:
+        self.weights, self.rows, self.imagery, self.ev = weights, rows, imagery, ev
+        start, end = prep_windows(years, ev)
+        self.pair_start, self.pair_end = start[weights.plot], end[weights.plot]
+        self.acc = PrepAccumulator.empty(len(weights.plot))
+        self.frames: list[pd.DataFrame] = []
+        # reference pixels (outside the plots) sampled once per tile: their NDVI per date
+        self.ref_cells = sample_reference_cells(
+            int(np.prod(weights.shape)), weights.cell, ev.reference_pixels
+        )
+        self.ref_ndvi: list[np.ndarray] = []
+        self.days: list[np.ndarray] = []
+
+    def add(self, chunk: xr.Dataset) -> None:
+        """Fold one chunk (DN cube on the weights' grid, dims time, y, x) in."""
+        w, rows = self.weights, self.rows
+        idx = compute_indices(mask_clouds(chunk, self.imagery))
         days = idx["time"].values.astype("datetime64[D]")
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}
         arrays = {}
         for name in INDEX_NAMES:
-            arr = idx[name].values
-            arrays[name] = arr.reshape(len(days), -1)[:, weights.cell]
-            mean, share = zonal_means(arr, weights)
+            arrays[name] = idx[name].values.reshape(len(days), -1)[:, w.cell]
+            mean, share = pair_means(arrays[name], w)
             out[name] = mean.ravel().astype("float32")
             if name == "ndvi":  # clear = NDVI observed (BSI / NDMI are empty without SWIR)
                 out["clear_share"] = share.ravel().astype("float32")
-        frames.append(pd.DataFrame(out))
-        ref_ndvi.append(idx["ndvi"].values.reshape(len(days), -1)[:, ref_cells])
-        all_days.append(days)
+        self.frames.append(pd.DataFrame(out))
+        self.ref_ndvi.append(idx["ndvi"].values.reshape(len(days), -1)[:, self.ref_cells])
+        self.days.append(days)
         for t, day in enumerate(days):
             update_prep(
-                acc,
+                self.acc,
                 day,
                 arrays["ndvi"][t],
                 arrays["bsi"][t],
-                pair_start,
-                pair_end,
-                ev.winter_months,
+                self.pair_start,
+                self.pair_end,
+                self.ev.winter_months,
             )
-    series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    contrast = np.nan
-    if frames:
-        dates = pd.DatetimeIndex(np.concatenate(all_days))
-        refs = reference_levels(
-            np.concatenate(ref_ndvi), dates, ev.winter_months, ev.reference_stable_share
-        )
-        series = series.merge(refs.astype({"date": series["date"].dtype}), on="date", how="left")
-        contrast = dry_contrast(refs, ev.winter_months)
-    pixels = planted_shares(acc, weights, ev, contrast)
-    pixels.insert(0, "row", rows)
-    return series, pixels
+
+    def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(series: row, date, ndvi, ndmi, bsi, clear_share, ref_forest, ref_open; pixel
+        evidence per row)."""
+        ev = self.ev
+        series = pd.concat(self.frames, ignore_index=True) if self.frames else pd.DataFrame()
+        contrast = np.nan
+        if self.frames:
+            dates = pd.DatetimeIndex(np.concatenate(self.days))
+            refs = reference_levels(
+                np.concatenate(self.ref_ndvi), dates, ev.winter_months, ev.reference_stable_share
+            )
+            series = series.merge(
+                refs.astype({"date": series["date"].dtype}), on="date", how="left"
+            )
+            contrast = dry_contrast(refs, ev.winter_months)
+        pixels = planted_shares(self.acc, self.weights, ev, contrast)
+        pixels.insert(0, "row", self.rows)
+        return series, pixels
 
 
 def dry_contrast(refs: pd.DataFrame, dry_months: tuple[int, ...]) -> float:

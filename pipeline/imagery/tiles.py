@@ -51,3 +51,41 @@ def plan_tiles(
 
 def _snap(value: float, step: float, fn) -> float:
     return float(fn(value / step) * step)
+
+
+def group_tiles(
+    tiles: list[Tile], resolution: float, job_pixels: int, min_jobs: int = 1
+) -> list[list[Tile]]:
+    """Split the tiles (in plan order) into contiguous runs, one per job.
+
+    A job costs a process start (~1–2 s: Python, the plot table, the scene list) before any
+    pixel is read, so small tiles go together: as many jobs as ``job_pixels`` per job asks,
+    at least ``min_jobs`` (one per core) when there are enough tiles, balanced by pixel count.
+    Contiguous runs keep the plan's order, so the merged outputs are in the same order.
+    """
+    if not tiles:
+        return []
+    px = np.array([_pixels(t, resolution) for t in tiles], dtype=float)
+    n_jobs = max(math.ceil(px.sum() / max(job_pixels, 1)), min(min_jobs, len(tiles)))
+    n_jobs = min(n_jobs, len(tiles))
+    # cut where the running pixel sum crosses each k / n_jobs share (never an empty job)
+    cum = np.cumsum(px) - px / 2
+    cuts = np.floor(cum / px.sum() * n_jobs).astype(int)
+    groups: list[list[Tile]] = []
+    last = None
+    for tile, cut in zip(tiles, cuts, strict=True):
+        if cut != last:
+            groups.append([])
+            last = cut
+        groups[-1].append(tile)
+    return groups
+
+
+def job_id_of(group: list[Tile]) -> str:
+    """A job's id: its tile's id when alone, else ``<first tile>+<number of others>``."""
+    return group[0].tile_id if len(group) == 1 else f"{group[0].tile_id}+{len(group) - 1}"
+
+
+def _pixels(tile: Tile, resolution: float) -> float:
+    x0, y0, x1, y1 = tile.bbox
+    return (x1 - x0) / resolution * (y1 - y0) / resolution

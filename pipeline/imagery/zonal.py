@@ -1,7 +1,7 @@
 """Per-plot zonal statistics with exact pixel-coverage weights, computed once per grid.
 
-:func:`coverage_weights` overlays the polygons on the grid once (exactextract); afterwards a
-date costs a gather over the covered cells and a weighted sum (``np.bincount``).
+:func:`coverage_weights` overlays the polygons on the grid once (exactextract, fed WKB);
+afterwards a date costs a gather over the covered cells and a weighted sum (``np.bincount``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from exactextract import exact_extract
+from exactextract.feature import Feature, FeatureSource
 from exactextract.raster import NumPyRasterSource
 from odc.geo.geobox import GeoBox
 
@@ -48,26 +50,23 @@ def coverage_weights(geoms: gpd.GeoSeries, geobox: GeoBox) -> CoverageWeights:
         srs_wkt=geobox.crs.to_wkt(),
     )
     has = ~(geoms.isna() | geoms.is_empty).to_numpy()
-    plots, cells, covs = [], [], []
+    plot = cell = cov = None
     if has.any():
-        frame = gpd.GeoDataFrame(
-            {"pos": np.flatnonzero(has)}, geometry=geoms[has].values, crs=geoms.crs
-        )
+        pos = np.flatnonzero(has)
+        features = _WKBFeatures(shapely.to_wkb(geoms.values[has]), pos, geobox.crs.to_wkt())
         df = exact_extract(
-            raster, frame, ["cell_id", "coverage"], output="pandas", include_cols=["pos"]
+            raster, features, ["cell_id", "coverage"], output="pandas", include_cols=["pos"]
         )
-        for pos, cid, cov in zip(df["pos"], df["cell_id"], df["coverage"], strict=True):
-            plots.append(np.full(len(cid), pos, dtype=np.int64))
-            cells.append(np.asarray(cid, dtype=np.int64))
-            covs.append(np.asarray(cov, dtype=np.float64))
-
-    def cat(a, t):
-        return np.concatenate(a) if a else np.zeros(0, dtype=t)
-
+        # one array per feature from exactextract; joined in C, no Python loop per feature
+        sizes = np.fromiter(map(len, df["cell_id"]), dtype=np.int64, count=len(df))
+        if sizes.sum():
+            plot = np.repeat(df["pos"].to_numpy(dtype=np.int64), sizes)
+            cell = np.concatenate(df["cell_id"].to_numpy()).astype(np.int64, copy=False)
+            cov = np.concatenate(df["coverage"].to_numpy()).astype(np.float64, copy=False)
     return CoverageWeights(
-        plot=cat(plots, np.int64),
-        cell=cat(cells, np.int64),
-        coverage=cat(covs, np.float64),
+        plot=plot if plot is not None else np.zeros(0, dtype=np.int64),
+        cell=cell if cell is not None else np.zeros(0, dtype=np.int64),
+        coverage=cov if cov is not None else np.zeros(0, dtype=np.float64),
         n_plots=len(geoms),
         shape=(ny, nx),
     )
@@ -80,17 +79,59 @@ def zonal_means(values: np.ndarray, weights: CoverageWeights) -> tuple[np.ndarra
     (time, plot); ``mean`` is NaN where no covered cell is clear.
     """
     nt = values.shape[0]
-    flat = values.reshape(nt, -1)[:, weights.cell]  # (time, pairs)
-    clear = np.isfinite(flat)
-    w = np.where(clear, weights.coverage[None, :], 0.0)
-    v = np.where(clear, flat, 0.0)
+    return pair_means(values.reshape(nt, -1)[:, weights.cell], weights)
+
+
+def pair_means(pairs: np.ndarray, weights: CoverageWeights) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`zonal_means` of values already gathered per (plot, cell) pair: ``pairs`` is
+    (time, pairs). Per date, two weighted ``np.bincount`` over all pairs (numpy's loop, not
+    Python's; temporaries of one date, not of the whole chunk)."""
+    nt, n = pairs.shape[0], weights.n_plots
     total = weights.total()
-    mean = np.full((nt, weights.n_plots), np.nan)
-    share = np.zeros((nt, weights.n_plots))
+    mean = np.full((nt, n), np.nan)
+    share = np.zeros((nt, n))
     for t in range(nt):
-        wsum = np.bincount(weights.plot, w[t], minlength=weights.n_plots)
-        vsum = np.bincount(weights.plot, w[t] * v[t], minlength=weights.n_plots)
+        clear = np.isfinite(pairs[t])
+        w = np.where(clear, weights.coverage, 0.0)
+        wsum = np.bincount(weights.plot, w, minlength=n)
+        vsum = np.bincount(weights.plot, w * np.where(clear, pairs[t], 0.0), minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean[t] = np.where(wsum > 0, vsum / wsum, np.nan)
             share[t] = np.where(total > 0, wsum / total, 0.0)
     return mean, share
+
+
+class _WKBFeature(Feature):
+    """A plot for exactextract: its WKB and its position (no GeoJSON round trip)."""
+
+    def __init__(self, pos: int, wkb: bytes) -> None:
+        Feature.__init__(self)
+        self.pos, self.wkb = pos, wkb
+
+    def geometry(self) -> bytes:
+        return self.wkb
+
+    def get(self, name: str) -> int:
+        return self.pos
+
+    def fields(self) -> list[str]:
+        return ["pos"]
+
+
+class _WKBFeatures(FeatureSource):
+    """The plots as an exactextract feature source of WKB (2× faster than from GeoPandas,
+    which converts every feature to GeoJSON text)."""
+
+    def __init__(self, wkbs: np.ndarray, pos: np.ndarray, srs_wkt: str) -> None:
+        super().__init__()
+        self.wkbs, self.pos, self.wkt = wkbs, pos, srs_wkt
+
+    def count(self) -> int:
+        return len(self.wkbs)
+
+    def __iter__(self):
+        for p, w in zip(self.pos, self.wkbs, strict=True):
+            yield _WKBFeature(int(p), w)
+
+    def srs_wkt(self) -> str:
+        return self.wkt

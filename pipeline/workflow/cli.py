@@ -400,7 +400,7 @@ def step_report(
 
     def go() -> None:
         layout = RunLayout.of(output_dir)
-        tiles = tuple(layout.tile(t) for t in read_plan(plan).tile_ids)
+        tiles = tuple(layout.tile(t) for t in read_plan(plan).job_ids)
         inputs = ReportInputs(plots, items, plan, desk_table, desk_meta, tiles)
         report_step(_view(ReportView, view), inputs, layout, run_id or None, started or None)
 
@@ -411,7 +411,7 @@ def step_report(
 def step_publish(output_dir: Path = typer.Option(..., help="the run folder")) -> None:
     """Put the staged deliverables in place (each replaced atomically)."""
     from pipeline.layout import RunLayout
-    from pipeline.workflow.steps import publish_step
+    from pipeline.workflow.publish import publish_step
 
     _step(publish_step, RunLayout.of(output_dir))
 

@@ -38,10 +38,19 @@ class TileSpec(_Record):
     n_plots: int
 
 
+class JobSpec(_Record):
+    """One tile job: the tiles (ids, in plan order) one process extracts one after another."""
+
+    job_id: str
+    tile_ids: tuple[str, ...]
+
+
 class Plan(_Record):
-    """What the plan step decided: the tiles, the grid CRS, and the plot input's provenance."""
+    """What the plan step decided: the tiles, the jobs that extract them, the grid CRS, and
+    the plot input's provenance. A plan without ``jobs`` has one job per tile."""
 
     tiles: tuple[TileSpec, ...]
+    jobs: tuple[JobSpec, ...] = ()
     crs: str
     plots: dict[str, Any]
     column_mapping: list[dict[str, Any]] | dict[str, Any]
@@ -58,6 +67,20 @@ class Plan(_Record):
     def tile_ids(self) -> list[str]:
         return [t.tile_id for t in self.tiles]
 
+    @property
+    def job_ids(self) -> list[str]:
+        """The tile jobs (the tile rule's wildcard values), in plan order."""
+        return [j.job_id for j in self.jobs] if self.jobs else self.tile_ids
+
+    def job(self, job_id: str) -> list[TileSpec]:
+        """The tiles of one job."""
+        for j in self.jobs:
+            if j.job_id == job_id:
+                return [self.tile(t) for t in j.tile_ids]
+        if not self.jobs:
+            return [self.tile(job_id)]
+        raise StepFileError(f"tile job {job_id!r} is not in the plan; re-run `tushu run`")
+
 
 class DeskMeta(_Record):
     """The desk step's record: which checks ran, on which inputs, with which thresholds."""
@@ -70,11 +93,13 @@ class DeskMeta(_Record):
 
 
 class TileMeta(_Record):
-    """One tile job's record: size, dates read, what the imagery source fetched or skipped."""
+    """One tile job's record: size, dates read, what the imagery source fetched or skipped.
+    ``tile_id`` is the job's id; ``shape`` its first tile's grid, ``tiles`` every tile's."""
 
     tile_id: str
     n_plots: int
     shape: tuple[int, int]
+    tiles: dict[str, tuple[int, int]] = {}
     n_dates: int
     imagery: dict[str, Any]
     seconds: float
@@ -132,11 +157,11 @@ def read_table(path: Path, step: str):
 
 
 def tile_files(plan_checkpoint, layout: RunLayout, kind: str):
-    """A Snakemake input function: the ``kind`` file (series, pixels, meta) of every tile the
-    plan checkpoint planned."""
+    """A Snakemake input function: the ``kind`` file (series, pixels, meta) of every tile job
+    the plan checkpoint planned."""
 
     def inner(wildcards) -> list[str]:
         plan = read_plan(plan_checkpoint.get().output.plan)
-        return [str(getattr(layout.tile(t), kind)) for t in plan.tile_ids]
+        return [str(getattr(layout.tile(t), kind)) for t in plan.job_ids]
 
     return inner

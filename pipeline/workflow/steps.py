@@ -23,11 +23,12 @@ from pipeline.desk.layers import Layer
 from pipeline.errors import TushuError
 from pipeline.files import write_json, write_table
 from pipeline.imagery.cache import FetchReport
+from pipeline.imagery.compute import open_executor
 from pipeline.imagery.cube import resolve_cache
-from pipeline.imagery.extract import extract_tile
+from pipeline.imagery.extract import extract_tiles, read_groups
 from pipeline.imagery.search import item_crs, search_items
 from pipeline.imagery.sources import open_source
-from pipeline.imagery.tiles import plan_tiles
+from pipeline.imagery.tiles import group_tiles, job_id_of, plan_tiles
 from pipeline.judgement.judge import SERIES_COLUMNS, desk_table, judge_with_trace
 from pipeline.layout import RunLayout, TilePaths
 from pipeline.plots.read import read_plots
@@ -38,11 +39,13 @@ from pipeline.reports.record import build_run_record
 from pipeline.reports.summary import write_summary
 from pipeline.workflow.contracts import (
     DeskMeta,
+    JobSpec,
     Plan,
     TileMeta,
     TileSpec,
     write_record,
 )
+from pipeline.workflow.publish import publish_step  # noqa: F401 - the steps, in one place
 from pipeline.workflow.views import DeskView, PlanView, ReportView, TileView
 
 
@@ -71,6 +74,7 @@ def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> 
     geoms[plots["oversize"].to_numpy(dtype=bool)] = None  # never loaded (INSUFFICIENT_DATA)
     tile_of, tiles = plan_tiles(geoms, view.imagery.tile_size_m, view.imagery.resolution)
     check_tile_sizes(tiles, tile_of, plots, view.imagery)
+    groups = group_tiles(tiles, view.imagery.resolution, run.tile_job_pixels, run.min_tile_jobs)
     plots["tile"] = tile_of
     write_table(plots, out.plots)
     write_table(plot_input.log.table(), out.ingest)
@@ -81,6 +85,9 @@ def plan_step(view: PlanView, out: PlanFiles, run: RunOptions | None = None) -> 
     record = plot_input.plan_record()
     plan = Plan(
         tiles=tuple(TileSpec(tile_id=t.tile_id, bbox=t.bbox, n_plots=t.n_plots) for t in tiles),
+        jobs=tuple(
+            JobSpec(job_id=job_id_of(g), tile_ids=tuple(t.tile_id for t in g)) for g in groups
+        ),
         crs=str(crs),
         plots=record["plots"],
         column_mapping=record["column_mapping"],
@@ -184,44 +191,53 @@ def tile_step(
     run: RunOptions,
     output_dir: Path,
 ) -> TileMeta:
-    """Load one tile's imagery lazily; write its plots' series and planted shares."""
+    """One tile job (``tile_id``: a job of the plan, one or more tiles): each tile's imagery
+    read date chunk by date chunk; write its plots' series and planted shares."""
     from pipeline.workflow.contracts import read_plan, read_table
 
     t0 = time.perf_counter()
     plan = read_plan(inputs.plan)
-    tile = plan.tile(tile_id)
-    plots = read_table(inputs.plots, "plan")
-    plots = plots[plots["tile"] == tile_id]
+    tiles = plan.job(tile_id)
+    all_plots = read_table(inputs.plots, "plan")
     items = [pystac.Item.from_dict(d) for d in _read_items(inputs.items)]
     imagery = view.imagery
-    geobox = GeoBox.from_bbox(tile.bbox, crs=plan.crs, resolution=imagery.resolution)
     source = open_source(imagery, run.retry)
     cache = resolve_cache(run, source, output_dir, items)
     report = FetchReport()
-    out = extract_tile(
-        source,
-        plots,
-        items,
-        geobox,
-        imagery,
-        view.prep,
-        cache,
-        report,
-        date_chunk=run.date_chunk,
-        retry=run.retry,
-    )
-    write_table(out.series, series_out)
-    write_table(out.pixels, pixels_out)
+    series, pixels, shapes, n_dates = [], [], {}, 0
+    grids = [GeoBox.from_bbox(t.bbox, crs=plan.crs, resolution=imagery.resolution) for t in tiles]
+    with open_executor(run) as executor:
+        # a shared window of at most half a job's pixels: one date chunk stays < 1 GB
+        for group in read_groups(grids, max(run.tile_job_pixels // 2, 1)):
+            parts = [(all_plots[all_plots["tile"] == tiles[k].tile_id], grids[k]) for k in group]
+            outs = extract_tiles(source, parts, items, imagery, view.prep, cache, report,
+                                 run.date_chunk, run.retry, executor)  # fmt: skip
+            for k, out in zip(group, outs, strict=True):
+                series.append(out.series)
+                pixels.append(out.pixels)
+                shapes[tiles[k].tile_id] = tuple(grids[k].shape)
+                n_dates = max(n_dates, out.n_dates)
+    write_table(_concat(series), series_out)
+    write_table(_concat(pixels), pixels_out)
     meta = TileMeta(
         tile_id=tile_id,
-        n_plots=len(plots),
-        shape=tuple(geobox.shape),
-        n_dates=out.n_dates,
+        n_plots=int(all_plots["tile"].isin(list(shapes)).sum()),
+        shape=next(iter(shapes.values())),
+        tiles=shapes if len(shapes) > 1 else {},
+        n_dates=n_dates,
         imagery={"source": imagery.source, **report.to_json()},
         seconds=time.perf_counter() - t0,
     )
     write_record(meta, meta_out)
     return meta
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The tiles' tables of a job, in plan order (the one table itself for a single tile)."""
+    if len(frames) == 1:
+        return frames[0]
+    kept = [f for f in frames if len(f)]
+    return pd.concat(kept, ignore_index=True) if kept else frames[0]
 
 
 def _read_items(path: Path) -> list[dict]:
@@ -309,25 +325,3 @@ def read_table_checked(path: Path, step: str) -> pd.DataFrame:
     from pipeline.workflow.contracts import read_table
 
     return read_table(path, step)
-
-
-def publish_step(layout: RunLayout) -> None:
-    """Put the staged deliverables in place, each replacing its previous version atomically
-    (a hard link when possible, so the staged copy stays for Snakemake)."""
-    import os
-    import shutil
-
-    for final in layout.deliverables():
-        staged = layout.staged(final)
-        tmp = final.with_name(f".{final.name}.publish")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(staged, tmp)
-        except OSError:
-            shutil.copy2(staged, tmp)
-        os.replace(tmp, final)
-    # a hard link shares its staged input's mtime: give every deliverable one common time, so
-    # no output of the publish rule looks older than an input staged a moment later
-    now = time.time()
-    for final in layout.deliverables():
-        os.utime(final, (now, now))

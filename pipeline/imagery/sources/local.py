@@ -94,6 +94,8 @@ class LocalSource:
     """Scenes from files; each date becomes a STAC item whose assets are the files."""
 
     remote = False
+    #: a window read gives the same pixels as a read of any larger window holding it
+    window_invariant = True
 
     def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
         assert imagery.local is not None

@@ -58,6 +58,9 @@ def band_assets(imagery: Imagery) -> dict[str, str]:
 class StacSource:
     """Static catalog or STAC API; odc-stac loads each scene on the tile's grid."""
 
+    #: a window read gives the same pixels as a read of any larger window holding it
+    window_invariant = True
+
     def __init__(self, imagery: Imagery, retry: RetryOptions | None = None):
         self.imagery = imagery
         self.retry = retry or RetryOptions()
@@ -160,8 +163,6 @@ class StacSource:
             raise
 
     def _read(self, items: list[pystac.Item], geobox: GeoBox) -> np.ndarray:
-        import odc.stac
-
         keys = [self.assets[b] for b in CUBE_BANDS]
         stack = []
         for item in items:
@@ -171,15 +172,12 @@ class StacSource:
                 item = planetary_computer.sign(item)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ds = odc.stac.load(
-                    [item],
-                    bands=keys,
-                    geobox=geobox,
-                    resampling={self.assets["scl"]: "nearest", "*": "bilinear"},
-                    fail_on_error=True,
-                )
-            stack.append(self._harmonise(item, ds))
+                bands = read_item_bands(item, keys, geobox, self._resampling())
+            stack.append(self._harmonise(item, bands))
         return fuse_first(stack)
+
+    def _resampling(self) -> dict[str, str]:
+        return {self.assets["scl"]: "nearest", "*": "bilinear"}
 
     def _harmonise(self, item: pystac.Item, ds) -> np.ndarray:
         img = self.imagery
@@ -192,10 +190,50 @@ class StacSource:
             own = scene_scaling(item.properties, bands[0], default, img.harmonize, band != "scl")
             if band == "scl":
                 own = Scaling(1.0, 0.0, own.nodata)
-                out.append(to_cube_dn(ds[key].values[0], own, Scaling(1.0, 0.0, None)))
+                out.append(to_cube_dn(ds[key], own, Scaling(1.0, 0.0, None)))
             else:
-                out.append(to_cube_dn(ds[key].values[0], own, cube))
+                out.append(to_cube_dn(ds[key], own, cube))
         return np.stack(out)
+
+
+def read_item_bands(
+    item: pystac.Item, keys: list[str], geobox: GeoBox, resampling: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """One item's assets ``keys`` on ``geobox`` (asset key -> (y, x) array in the asset's
+    dtype, its nodata where the scene has no data).
+
+    The reads odc-stac's ``load`` makes (the same metadata parsing, load parameters and
+    odc-loader ``rio_read``), without building an xarray Dataset and its graph per scene:
+    each asset window is opened and read once, all bands of the date together.
+    """
+    from odc.loader import resolve_load_cfg, resolve_src_nodata
+    from odc.loader._builder import fuser_for_nodata, resolve_dst_fill_value
+    from odc.loader._rio import capture_rio_env, rio_env, rio_read
+
+    parsed = odc_parse_item(item)
+    cfgs = resolve_load_cfg(
+        parsed.collection.resolve_bands(keys), resampling, use_overviews=True, fail_on_error=True
+    )
+    srcs = parsed.resolve_bands(keys)
+    out = {}
+    with rio_env(**capture_rio_env()):
+        for key in keys:
+            cfg, src = cfgs[key], srcs.get(key)
+            dst = np.empty(geobox.shape, dtype=cfg.dtype)
+            fill = resolve_dst_fill_value(dst.dtype, cfg, resolve_src_nodata(cfg.fill_value, cfg))
+            np.copyto(dst, fill)
+            if src is not None:
+                roi, pix = rio_read(src, cfg, geobox)
+                fuser_for_nodata(fill)(dst[roi], pix)
+            out[key] = dst
+    return out
+
+
+def odc_parse_item(item: pystac.Item):
+    """odc-stac's parsed view of an item (bands, their files and metadata)."""
+    from odc.stac import parse_item
+
+    return parse_item(item)
 
 
 def _is_url(text: str) -> bool:
