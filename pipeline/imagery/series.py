@@ -241,9 +241,9 @@ def reduce_chunks(
 
 
 class ChunkReducer:
-    """Per-plot series and site-preparation evidence, fed one in-memory cube chunk at a time
-    (time order): per chunk, masks and indices in numpy, one gather per index and one
-    weighted bincount for all its dates."""
+    """Per-plot series, reference levels and site-preparation evidence of one tile, fed one
+    in-memory cube chunk at a time (time order): per chunk, masks and indices in numpy, one
+    gather per index, then two weighted bincounts per date over all plot–cell pairs."""
 
     def __init__(
         self,
