@@ -26,13 +26,17 @@ class Grid:
 
     crs: str
     tiles: dict[str, tuple[float, float, float, float]]
+    #: the tile jobs, whose step files hold the tiles' series (one job may read several tiles)
+    jobs: tuple[str, ...] = ()
 
 
 def read_grid(path: Path) -> Grid:
     """The grid of a plan record (``work/plan.json``: ``crs``, ``tiles[].tile_id / bbox``)."""
     try:
         plan = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Grid(plan["crs"], {t["tile_id"]: tuple(t["bbox"]) for t in plan["tiles"]})
+        tiles = {t["tile_id"]: tuple(t["bbox"]) for t in plan["tiles"]}
+        jobs = tuple(j["job_id"] for j in plan.get("jobs") or ()) or tuple(tiles)
+        return Grid(plan["crs"], tiles, jobs)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise TushuError(f"{path} is missing or damaged ({err}); {HINT}") from None
 
@@ -50,7 +54,7 @@ class JudgementInputs:
 def read_judgement_inputs(layout: RunLayout, grid: Grid) -> JudgementInputs:
     """The stored inputs of the run's judgement: ``work/plots.parquet``, ``work/desk.parquet``
     and every planned tile's ``series.parquet`` and ``pixels.parquet``."""
-    tiles = [layout.tile(t) for t in grid.tiles]
+    tiles = [layout.tile(j) for j in grid.jobs]
     return JudgementInputs(
         plots=_read(layout.work_plots, geo=True),
         desk=desk_table(_read(layout.desk_table)),

@@ -31,6 +31,7 @@ def desk_in_process(settings: Settings) -> None:
 
 
 def tile_in_process(settings: Settings, tile_id: str) -> TileMeta:
+    """One tile job of the plan (``tile_id``: a job id, one or more tiles)."""
     layout = RunLayout.of(settings.output_dir)
     inputs = steps.TileInputs(layout.work_plots, layout.items, layout.plan)
     t = layout.tile(tile_id)
@@ -49,7 +50,7 @@ def tile_in_process(settings: Settings, tile_id: str) -> TileMeta:
 def report_in_process(settings: Settings) -> gpd.GeoDataFrame:
     """The report and publish steps; returns the plot result table."""
     layout = RunLayout.of(settings.output_dir)
-    tiles = tuple(layout.tile(t) for t in read_plan(layout.plan).tile_ids)
+    tiles = tuple(layout.tile(t) for t in read_plan(layout.plan).job_ids)
     inputs = steps.ReportInputs(
         layout.work_plots, layout.items, layout.plan, layout.desk_table, layout.desk_meta, tiles
     )
@@ -70,8 +71,8 @@ def run_in_process(settings: Settings, documents: bool = False) -> gpd.GeoDataFr
     ``documents``: also make the documents under ``reports/``."""
     plan = plan_in_process(settings)
     desk_in_process(settings)
-    for tile_id in plan.tile_ids:
-        tile_in_process(settings, tile_id)
+    for job_id in plan.job_ids:
+        tile_in_process(settings, job_id)
     result = report_in_process(settings)
     if documents:
         documents_in_process(settings)

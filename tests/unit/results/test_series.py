@@ -70,3 +70,22 @@ def test_plot_windows__prep_window_around_the_planting_year():
     assert w.prep_end == pd.Timestamp("2022-10-01")
     assert w.planting_start == pd.Timestamp("2022-01-01")
     assert plot_windows(None, Evidence()).planting_year is None
+
+
+def test_read_grid__tile_jobs_name_the_step_files(tmp_path):
+    """With neighbouring tiles grouped in one job, the series are in the job's files."""
+    import json
+
+    from pipeline.results.stored import read_grid
+
+    plan = {
+        "crs": "EPSG:32650",
+        "tiles": [{"tile_id": t, "bbox": [0, 0, 1, 1]} for t in ("t0", "t1", "t2")],
+        "jobs": [{"job_id": "j0", "tile_ids": ["t0", "t1"]}, {"job_id": "j1", "tile_ids": ["t2"]}],
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    grid = read_grid(tmp_path / "plan.json")
+    assert grid.jobs == ("j0", "j1") and set(grid.tiles) == {"t0", "t1", "t2"}
+    del plan["jobs"]
+    (tmp_path / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    assert read_grid(tmp_path / "plan.json").jobs == ("t0", "t1", "t2")
