@@ -446,6 +446,11 @@ class Evidence(_Frozen):
         " reason the rules did not give is added where its probability >= model_add_threshold",
     )
     model_add_threshold: float = Field(0.8, gt=0, le=1)
+    thresholds: Path | None = Field(
+        None,
+        description="a thresholds.json fitted on labelled runs (pipeline.judgement.calibrate);"
+        " its values replace the defaults of the keys it names, a key set in the config wins",
+    )
     loss_z: float = Field(
         4.0, gt=0, description="break statistic (moving-sum of residuals / history noise) gate"
     )
