@@ -424,12 +424,18 @@ class Evidence(_Frozen):
         3, ge=1, description="clear observations a dry season needs to give a level"
     )
     survival_gap: float = Field(
-        0.15, gt=0, description="forest-likeness gain below the peers' that means low survival"
+        0.15,
+        gt=0,
+        description="mean dry-season forest-likeness gain below the nearest peers' (change units)"
+        " that means low survival",
     )
     peer_baseline_band: float = Field(
         0.3, gt=0, description="peers start within this forest-likeness of the plot's baseline"
     )
     min_peers: int = Field(3, ge=1)
+    survival_peers: int = Field(
+        8, ge=1, description="survival is read against this many nearest peers in starting level"
+    )
     loss_drop: float = Field(
         0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
     )

@@ -35,6 +35,7 @@ from pipeline.imagery.series import (
     update_prep,
 )
 from pipeline.judgement.breaks import detect_break
+from pipeline.judgement.survival import growing_levels, survival_gaps
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -63,6 +64,9 @@ EVIDENCE_COLUMNS = (
     "n_planting_year_obs",
     "n_survival_winter_obs",
     "missing_winter",
+    "survival_gap_mean",
+    "survival_seasons",
+    "survival_gap_growing",
 )
 
 
@@ -232,6 +236,11 @@ def compute_evidence(
             anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
         _survival(out, seasons, levels, cohort, peers, y, start_level, ev)
     _loss(out, anomaly, day, after, ev)
+    lost = (out["loss_drop"].to_numpy() >= ev.loss_drop) & (out["loss_z"].to_numpy() >= ev.loss_z)
+    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev)
+    out["survival_gap_mean"], out["survival_seasons"] = gap, n_seasons
+    grow = growing_levels(Xc - _same_month_baseline(Xc, before, dates), dates, ev.min_winter_obs)
+    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev)[0]
     return out
 
 

@@ -51,6 +51,8 @@ FEATURES = (
     "planted_share",
     "data_share",
     "winter_gap_peers",
+    "survival_gap_mean",
+    "survival_gap_growing",
     "years_observed",
     "loss_drop",
     "loss_z",

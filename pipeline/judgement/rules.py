@@ -154,7 +154,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         "LOW_SURVIVAL",
         (
             Comparison("years_observed", ">=", "survival_min_years"),
-            Comparison("winter_gap_peers", "<", "survival_gap", negate_threshold=True),
+            Comparison("survival_gap_mean", "<", "survival_gap", negate_threshold=True),
         ),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),

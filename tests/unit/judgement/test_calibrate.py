@@ -38,6 +38,7 @@ def _run(gaps_low: list[float], n_genuine: int = 40, seed: int = 0) -> LabelledR
         n_survival_winter_obs=6.0,
         years_observed=2.0,
         winter_gap_peers=gaps,
+        survival_gap_mean=gaps,
     )
     result = ev.assign(
         row=np.arange(n),
