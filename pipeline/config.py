@@ -439,6 +439,13 @@ class Evidence(_Frozen):
     loss_drop: float = Field(
         0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
     )
+    loss_spread: float = Field(
+        3.0,
+        gt=0,
+        description="the loss step must also stand this many robust standard deviations (1.4826"
+        " MAD) above the run's median step: in a noisy low-contrast landscape honest plots' steps"
+        " pass a fixed magnitude gate",
+    )
     loss_min_obs: int = Field(3, ge=1)
     loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
     loss_after_days: int = Field(120, gt=0)

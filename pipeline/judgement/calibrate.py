@@ -12,7 +12,8 @@ set of thresholds on the training runs is, in order:
    ``suspect`` ≤ ``max_suspect`` (a set that breaks them is only better than another that
    breaks them more);
 2. the mean recall over the imagery reasons (each reason's found / true over all runs);
-3. ties: the fewer genuine plots flagged, then the value nearest the starting one.
+3. ties keep the current value (a key moves only for a strictly better score; values are
+   tried nearest the starting one first).
 
 Only rule thresholds are fitted (the evidence metrics are computed once per run, with the
 starting settings; ``forest_index`` also picks the survival peers, which is left at the
@@ -50,8 +51,9 @@ THRESHOLD_GRID: dict[str, tuple[float, ...]] = {
     "forest_index": (0.5, 0.6, 0.7, 0.8, 0.9),
     "planted_share_none": (0.1, 0.15, 0.2, 0.3),
     "planted_share_full": (0.6, 0.7, 0.8),
-    "loss_drop": (0.2, 0.25, 0.3, 0.35, 0.45),
+    "loss_drop": (0.15, 0.2, 0.25, 0.3, 0.35, 0.45),
     "loss_z": (2.5, 3.0, 4.0, 5.0, 6.0),
+    "loss_spread": (2.0, 3.0, 4.0, 5.0),
     "survival_gap": (0.05, 0.08, 0.1, 0.15, 0.2, 0.3),
 }
 PLOT_COLUMNS = ("row", "is_design", "geom_status", "planting_year", "geom_area_mu", "oversize")
@@ -141,14 +143,13 @@ def score_runs(prepared: list[_Prepared], ev: Evidence) -> dict[str, Any]:
     }
 
 
-def _rank(score: dict[str, Any], limits: dict[str, float]) -> tuple[float, float, float]:
-    """Larger is better: (−constraint excess, mean recall, −genuine plots flagged)."""
+def _rank(score: dict[str, Any], limits: dict[str, float]) -> tuple[float, float]:
+    """Larger is better: (−constraint excess, mean recall)."""
     pooled = score["genuine_pooled"]
     excess = max(pooled["inconsistent"] - limits["max_inconsistent"], 0.0) + max(
         pooled["suspect"] - limits["max_suspect"], 0.0
     )
-    flagged = pooled["inconsistent"] + pooled["suspect"]
-    return (-round(excess, 9), round(score["mean_recall"], 9), -round(flagged, 9))
+    return (-round(excess, 9), round(score["mean_recall"], 9))
 
 
 def fit_thresholds(

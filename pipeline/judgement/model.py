@@ -56,6 +56,7 @@ FEATURES = (
     "years_observed",
     "loss_drop",
     "loss_z",
+    "loss_drop_spread",
 )
 #: Truth scenarios of plots the imagery judges (design-stage and desk-only plots are left out).
 TRAIN_SCENARIOS = ("GENUINE", *MODEL_REASONS)

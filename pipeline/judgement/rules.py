@@ -141,7 +141,11 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "VEGETATION_LOSS",
-        (Comparison("loss_drop", ">=", "loss_drop"), Comparison("loss_z", ">=", "loss_z")),
+        (
+            Comparison("loss_drop", ">=", "loss_drop"),
+            Comparison("loss_z", ">=", "loss_z"),
+            Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
+        ),
         applies=_not_design,
     ),
     Rule(
