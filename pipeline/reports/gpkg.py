@@ -76,6 +76,10 @@ METRIC_NAMES: dict[str, str] = {
     "n_planting_year_obs": "造林年观测数",
     "n_survival_winter_obs": "成活期旱季观测数",
     "missing_winter": "缺观测旱季",
+    "survival_gap_mean": "旱季与近邻同批差均值",
+    "survival_seasons": "成活期旱季数",
+    "survival_gap_growing": "生长季与近邻同批差均值",
+    "loss_drop_spread": "损失降幅离群度",
     "oversize": "超大图斑",
 }
 GPKG_NAMES: dict[str, str] = {**FRONT_NAMES, **METRIC_NAMES}
