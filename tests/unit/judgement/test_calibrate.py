@@ -97,3 +97,28 @@ def test_load_thresholds__a_bad_file_names_the_fix(tmp_path):
     bad.write_text("not json")
     with pytest.raises(ConfigError, match="not a thresholds file"):
         load_thresholds(bad)
+
+
+def test_judge_with_trace__a_thresholds_file_judges_as_the_same_keys_set(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from pipeline.judgement.judge import judge_with_trace
+    from tests.synthetic import series_frame
+    from tests.unit.judgement.test_evidence import KINDS, TIMES, _pixels, _plots
+
+    plots = gpd.GeoDataFrame(
+        _plots(KINDS).assign(plot_id=[f"P{i}" for i in range(len(KINDS))], claimed_area_mu=20.0),
+        geometry=[shapely.box(0, 0, 1, 1)] * len(KINDS),
+    )
+    desk = pd.DataFrame({"desk_reasons": [[] for _ in KINDS]}, index=plots["row"])
+    series = series_frame(KINDS, TIMES, 5)
+    (tmp_path / "thresholds.json").write_text('{"evidence": {"survival_gap": 0.9}}')
+    by_file, _ = judge_with_trace(
+        plots, desk, series, _pixels(KINDS), Evidence(thresholds=tmp_path / "thresholds.json")
+    )
+    by_key, trace = judge_with_trace(
+        plots, desk, series, _pixels(KINDS), Evidence(survival_gap=0.9)
+    )
+    assert (by_file["reasons"] == by_key["reasons"]).all()
+    assert (trace.loc[trace["metric"] == "survival_gap_mean", "threshold"] == -0.9).all()
