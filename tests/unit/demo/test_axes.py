@@ -227,3 +227,16 @@ def test_species__fast_species_close_sooner_than_slow_ones(tmp_path: Path, monke
     early_slow = _window(series, slow, "2021-01-01", "2021-12-31").median()
     assert late_fast > late_slow + 0.1  # planted signal: eucalyptus closes in ~2 years
     assert abs(early_fast - early_slow) < 0.06  # before planting they do not differ
+
+
+def test_plan_plots__mixed_season_plants_in_spring_and_autumn() -> None:
+    from pipeline.demo.plots import plan_plots
+
+    def months(season: str) -> set[int]:
+        spec = replace(PRESETS["default"], planting_season=season)
+        plots = plan_plots(spec, np.random.default_rng(5))
+        return {p.plant.month for p in plots if p.plant is not None}
+
+    assert months("mixed") & {1, 2, 3, 4} and months("mixed") & {10, 11, 12}
+    assert months("spring") <= {1, 2, 3, 4}
+    assert months("autumn") <= {10, 11, 12}
