@@ -130,6 +130,16 @@ def _write_imagery(
     return items, skipped
 
 
+def _remove_other_imagery(root: Path, sensor: str) -> None:
+    """Delete the imagery folder a world of the other sensor left in root (only one this
+    generator wrote: the demo catalog, or a scenes.yaml naming the demo sensor)."""
+    stac, scenes = root / "stac" / "catalog.json", root / "scenes" / "scenes.yaml"
+    if sensor == "wfv" and stac.is_file() and '"id": "tushu-demo"' in stac.read_text("utf-8"):
+        shutil.rmtree(stac.parent)
+    if sensor == "s2" and scenes.is_file() and "sensor: GFW-demo" in scenes.read_text("utf-8"):
+        shutil.rmtree(scenes.parent)
+
+
 def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPaths:
     """Generate the demo world `preset` into out_dir (its outputs are overwritten).
 
@@ -186,6 +196,7 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         truth=root / "truth.csv",
     )
     truth = _write_layers(paths, plots, priors, bg, grid, rng_tables)
+    _remove_other_imagery(root, spec.sensor)
     if spec.sensor == "wfv":
         items, skipped = _write_imagery(root / "scenes", ctx, params, seed, "wfv")
         write_wfv_description(root / "scenes")

@@ -168,11 +168,20 @@ def test_sensor__wfv_world_has_no_swir_and_reads_as_local_files(
     assert check_world(root) == []
 
 
-def test_sensor__s2_world_keeps_its_swir_bands(tmp_path: Path) -> None:
-    root = make_world(tmp_path, preset="tiny", seed=2).root
+def test_sensor__s2_world_keeps_its_swir_bands_and_replaces_a_wfv_world(
+    tmp_path: Path, monkeypatch
+) -> None:
+    root = make_world(tmp_path / "w", preset="tiny", seed=2).root
     assert not (root / "scenes").exists()
     assert list((root / "stac").glob("S2_DEMO_*/swir16.tif"))
     assert demo_settings(root, tmp_path / "out", "tiny").imagery.source == "stac"
+    monkeypatch.setitem(
+        PRESETS, "tiny-wfv", replace(PRESETS["tiny"], name="tiny-wfv", sensor="wfv")
+    )
+    make_world(root, preset="tiny-wfv", seed=2)
+    assert (root / "scenes" / "scenes.yaml").is_file() and not (root / "stac").exists()
+    make_world(root, preset="tiny", seed=2)
+    assert (root / "stac" / "catalog.json").is_file() and not (root / "scenes").exists()
 
 
 def test_land__orchard_is_drier_than_bamboo_and_bamboo_claims_are_forest(
