@@ -96,7 +96,10 @@ def _draw_planting(rng: np.random.Generator, plot: Plot, spec: WorldSpec) -> Non
     plot.fmax = min(0.92, 0.85 * rng.uniform(0.85, 1.15))
 
 
-def _draw_species(rng: np.random.Generator, climate: str = "south", mix=()) -> str:
+def _draw_species(
+    rng: np.random.Generator, climate: str = "south", mix: tuple[tuple[str, float], ...] = ()
+) -> str:
+    """A planted species: from the world's ``species_mix`` or the climate's classic table."""
     if mix:
         names, p = [m[0] for m in mix], np.array([m[1] for m in mix], dtype=float)
         return names[int(rng.choice(len(names), p=p / p.sum()))]
