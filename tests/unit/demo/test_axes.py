@@ -249,3 +249,28 @@ def test_plan_plots__mixed_season_plants_in_spring_and_autumn() -> None:
     assert months("mixed") & {1, 2, 3, 4} and months("mixed") & {10, 11, 12}
     assert months("spring") <= {1, 2, 3, 4}
     assert months("autumn") <= {10, 11, 12}
+
+
+def test_print_by_land__names_new_land_classes_sensor_and_season(tmp_path: Path, capsys) -> None:
+    from pipeline.workflow.cli_evidence import print_by_land
+
+    info = {"climate": "south", "sensor": "wfv", "planting_season": "autumn"}
+    (tmp_path / "world.json").write_text(json.dumps(info), encoding="utf-8")
+    genuine = {"n": 3, "inconsistent": 0.0, "suspect": 0.0}
+    report = {
+        "by_land": {
+            "orchard": {"n_plots": 3, "reasons": {}, "genuine": genuine},
+            "bamboo": {
+                "n_plots": 2,
+                "reasons": {"PRE_EXISTING_FOREST": {"true": 2, "found": 2}},
+                "genuine": {**genuine, "n": 0},
+            },
+        }
+    }
+    print_by_land(report, tmp_path / "world.json")
+    out = capsys.readouterr().out
+    assert "sensor: wfv" in out and "planting season: autumn" in out
+    assert "orchard" in out and "bamboo" in out
+    (tmp_path / "world.json").write_text(json.dumps({"climate": "north"}), encoding="utf-8")
+    print_by_land(report, tmp_path / "world.json")  # a world made before the axes: defaults
+    assert "sensor: s2" in capsys.readouterr().out
