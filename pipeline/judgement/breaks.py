@@ -1,4 +1,5 @@
-"""Loss as a break test on a stable history (BFAST-Monitor-like), for one series at a time.
+"""Loss as a break test on a stable history (BFAST-Monitor-like): one series at a time
+(:func:`detect_break`, the reference) or many on one date axis (:func:`detect_breaks`).
 
 At each candidate split the history before it (``before_days``) is fitted with a level, and
 optionally a trend and one annual harmonic (season); the first ``min_obs`` observations after
@@ -120,3 +121,199 @@ def detect_break(
     confidence = float(1 / (1 + np.exp(-4 * (margin - 1))))
     passed = step >= min_drop and z >= min_z
     return Break(onset, float(t[onset]), step, float(z), confidence, passed)
+
+
+@dataclass(frozen=True)
+class Breaks:
+    """:func:`detect_breaks` per series (dims (series,)): whether a split was testable
+    (``found``; the other fields are NaN / False where not) and, as :class:`Break`, the index
+    (into the full date axis) and day of the first observation at the new level, the step, the
+    statistic, the confidence and whether both gates passed."""
+
+    found: np.ndarray
+    index: np.ndarray
+    day: np.ndarray
+    step: np.ndarray
+    z: np.ndarray
+    confidence: np.ndarray
+    passed: np.ndarray
+
+
+def detect_breaks(
+    t: np.ndarray,
+    Y: np.ndarray,
+    usable: np.ndarray,
+    *,
+    min_drop: float,
+    min_z: float,
+    min_obs: int = 3,
+    before_days: float = 240.0,
+    after_days: float = 120.0,
+    trend: bool = False,
+    season: bool = False,
+    min_history_days: float = 0.0,
+    max_cells: int = 2_000_000,
+) -> Breaks:
+    """:func:`detect_break` on every row of ``Y`` at once: series × dates, days ``t`` (dims
+    (dates,), strictly increasing), ``usable`` (series × dates) the observations each series
+    keeps (finite). Same splits, fits, medians and dating as the per-series test (the history
+    fits are solved from their normal equations instead of an SVD: results agree to rounding).
+
+    Work and memory are linear in the (split × history-window) cells, done ``max_cells`` at a
+    time (rows in chunks): about dates × history observations per series.
+    """
+    t = np.asarray(t, dtype=float)
+    n_rows, n_dates = Y.shape
+    res = Breaks(
+        found=np.zeros(n_rows, bool),
+        index=np.full(n_rows, -1),
+        day=np.full(n_rows, np.nan),
+        step=np.full(n_rows, np.nan),
+        z=np.full(n_rows, np.nan),
+        confidence=np.full(n_rows, np.nan),
+        passed=np.zeros(n_rows, bool),
+    )
+    if n_rows == 0 or n_dates == 0:
+        return res
+    # the most observations any history window can hold (on the shared date axis)
+    window = int(np.max(np.arange(n_dates) - np.searchsorted(t, t - before_days, "left")))
+    per_row = n_dates * max(window, 1)
+    step_rows = max(1, max_cells // per_row)
+    for lo in range(0, n_rows, step_rows):
+        rows = slice(lo, min(lo + step_rows, n_rows))
+        _detect_chunk(
+            t, Y[rows], usable[rows], res, lo, min_drop, min_z, min_obs, before_days,
+            after_days, trend, season, min_history_days,
+        )  # fmt: skip
+    return res
+
+
+def _columns(tt: np.ndarray, t_end: np.ndarray, use_trend, use_season) -> np.ndarray:
+    """Design columns (…, 4): level, trend per year from ``t_end``, cos, sin — zero where the
+    term is not used (shapes of ``tt``; ``t_end`` / flags broadcast against it)."""
+    w = 2 * np.pi * tt / YEAR_DAYS
+    return np.stack(
+        [
+            np.ones_like(tt),
+            np.where(use_trend, (tt - t_end) / YEAR_DAYS, 0.0),
+            np.where(use_season, np.cos(w), 0.0),
+            np.where(use_season, np.sin(w), 0.0),
+        ],
+        -1,
+    )
+
+
+def _solve_spd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve stacks of small symmetric positive definite systems (…, k, k) x = (…, k) by a
+    Cholesky factorisation written over the stack (one numpy operation per entry)."""
+    k = A.shape[-1]
+    L = np.zeros_like(A)
+    for i in range(k):
+        for j in range(i + 1):
+            s = A[..., i, j] - (L[..., i, :j] * L[..., j, :j]).sum(-1)
+            L[..., i, j] = np.sqrt(np.maximum(s, 0.0)) if i == j else s / L[..., j, j]
+    x = np.zeros_like(b)
+    for i in range(k):  # forward: L u = b
+        x[..., i] = (b[..., i] - (L[..., i, :i] * x[..., :i]).sum(-1)) / L[..., i, i]
+    for i in reversed(range(k)):  # backward: Lᵀ x = u
+        x[..., i] = (x[..., i] - (L[..., i + 1 :, i] * x[..., i + 1 :]).sum(-1)) / L[..., i, i]
+    return x
+
+
+def _row_median(v: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Median of the first ``n`` values of each row of ``v`` sorted ascending (as np.median)."""
+    r = np.arange(len(v))
+    n = np.maximum(n, 1)
+    a, b = v[r, (n - 1) // 2], v[r, n // 2]
+    return np.where((n % 2) == 1, a, (a + b) / 2)
+
+
+def _detect_chunk(t, Y, usable, res, offset, min_drop, min_z, min_obs, before_days,
+                  after_days, trend, season, min_history_days) -> None:  # fmt: skip
+    """:func:`detect_breaks` on one chunk of rows, written into ``res`` at ``offset``."""
+    r_obs, c_obs = np.nonzero(usable)  # row-major: each row's observations in time order
+    if len(r_obs) == 0:
+        return
+    ft, fy = t[c_obs], Y[r_obs, c_obs].astype(float)
+    n_row = np.bincount(r_obs, minlength=len(Y))
+    start = np.concatenate([[0], np.cumsum(n_row)[:-1]])
+    end = start + n_row
+    span_key = 4.0 * (np.abs(t).max() + before_days + after_days + 1)
+    key = r_obs * span_key + ft  # one sorted axis for all rows (integer-valued: exact)
+    g = np.arange(len(ft))
+    a = np.searchsorted(key, key - before_days, "left")  # first history observation
+    stop = np.searchsorted(key, key + after_days, "left")
+    b = np.minimum(np.minimum(g + min_obs, end[r_obs]), stop)
+    n_pre, n_post = g - a, b - g
+    ok = (n_pre >= min_obs) & (n_post >= min_obs)
+    span = np.where(ok, ft[np.maximum(g - 1, 0)] - ft[a], -np.inf)
+    ok &= span >= min_history_days
+    s = np.flatnonzero(ok)  # the tested splits
+    if len(s) == 0:
+        return
+    a_s, n_pre_s, n_post_s, sp = a[s], n_pre[s], n_post[s], span[s]
+    use_season = season & (n_pre_s >= 6) & (sp >= 300)
+    use_trend = trend & (n_pre_s >= 4) & (sp >= 60)
+    t_end = ft[s - 1]
+    width = int(n_pre_s.max())
+    idx = a_s[:, None] + np.arange(width)
+    inside = idx < s[:, None]
+    idx = np.where(inside, idx, s[:, None] - 1)
+    tp, yp = ft[idx], np.where(inside, fy[idx], 0.0)
+    Xp = _columns(tp, t_end[:, None], use_trend[:, None], use_season[:, None])
+    Xp *= inside[..., None]
+    A = np.einsum("swk,swl->skl", Xp, Xp)
+    unused = np.stack([np.zeros_like(use_trend), ~use_trend, ~use_season, ~use_season], 1)
+    A += unused[:, :, None] * np.eye(4)  # unused terms: coefficient 0
+    coef = _solve_spd(A, np.einsum("swk,sw->sk", Xp, yp))
+    resid_pre = np.where(inside, yp - np.einsum("swk,sk->sw", Xp, coef), np.inf)
+    del Xp, tp, yp
+    resid_pre.sort(1)
+    med = _row_median(resid_pre, n_pre_s)
+    dev = np.where(np.isfinite(resid_pre), np.abs(resid_pre - med[:, None]), np.inf)
+    del resid_pre
+    dev.sort(1)
+    mad = 1.4826 * _row_median(dev, n_pre_s)
+    del dev
+    pidx = s[:, None] + np.arange(min_obs)  # n_post == min_obs for every tested split
+    Xq = _columns(ft[pidx], t_end[:, None], use_trend[:, None], use_season[:, None])
+    resid = fy[pidx] - np.einsum("swk,sk->sw", Xq, coef)
+    resid.sort(1)
+    step = -_row_median(resid, n_post_s)
+    noise = np.maximum(mad, MIN_NOISE_SHARE * min_drop)
+    z = step * np.sqrt(n_post_s) / noise
+    # the best split per row: the largest step, the first one on ties (as the loop's ``>``)
+    row_s = r_obs[s]
+    order = np.lexsort((s, -step, row_s))
+    first_of_row = np.r_[True, row_s[order][1:] != row_s[order][:-1]]
+    best = order[first_of_row]
+    rows, j = row_s[best], s[best]
+    step_b, z_b, coef_b = step[best], z[best], coef[best]
+    # onset: the first observation from the history start on that is low, with most of the
+    # next three low too (else the split)
+    width = int(n_row[rows].max())
+    idx = start[rows][:, None] + np.arange(width)
+    inside = idx < end[rows][:, None]
+    idx = np.where(inside, idx, end[rows][:, None] - 1)
+    fit = np.einsum(
+        "swk,sk->sw",
+        _columns(ft[idx], t_end[best][:, None], use_trend[best][:, None],
+                 use_season[best][:, None]),
+        coef_b,
+    )  # fmt: skip
+    low = inside & (fy[idx] - fit < -step_b[:, None] / 2)
+    ahead = low.astype(int)
+    ahead[:, :-1] += low[:, 1:]
+    ahead[:, :-2] += low[:, 2:]
+    left = np.minimum(3, end[rows][:, None] - idx)
+    cand = low & (2 * ahead > left) & (idx >= a_s[best][:, None])
+    onset = np.where(cand.any(1), idx[np.arange(len(rows)), cand.argmax(1)], j)
+    margin = np.minimum(step_b / min_drop, z_b / min_z)
+    out = offset + rows
+    res.found[out] = True
+    res.index[out] = c_obs[onset]
+    res.day[out] = ft[onset]
+    res.step[out] = step_b
+    res.z[out] = z_b
+    res.confidence[out] = 1 / (1 + np.exp(-4 * (margin - 1)))
+    res.passed[out] = (step_b >= min_drop) & (z_b >= min_z)
