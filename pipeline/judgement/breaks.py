@@ -177,7 +177,7 @@ def detect_breaks(
         return res
     # the most observations any history window can hold (on the shared date axis)
     window = int(np.max(np.arange(n_dates) - np.searchsorted(t, t - before_days, "left")))
-    per_row = n_dates * max(window, 1)
+    per_row = n_dates * 16 + max(window, 1) * 8  # running sums; the best split's window
     step_rows = max(1, max_cells // per_row)
     for lo in range(0, n_rows, step_rows):
         rows = slice(lo, min(lo + step_rows, n_rows))
@@ -207,17 +207,21 @@ def _solve_spd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Solve stacks of small symmetric positive definite systems (…, k, k) x = (…, k) by a
     Cholesky factorisation written over the stack (one numpy operation per entry)."""
     k = A.shape[-1]
-    L = np.zeros_like(A)
+    a = [[np.ascontiguousarray(A[..., i, j]) for j in range(k)] for i in range(k)]
+    L = [[None] * k for _ in range(k)]
     for i in range(k):
         for j in range(i + 1):
-            s = A[..., i, j] - (L[..., i, :j] * L[..., j, :j]).sum(-1)
-            L[..., i, j] = np.sqrt(np.maximum(s, 0.0)) if i == j else s / L[..., j, j]
-    x = np.zeros_like(b)
+            s = a[i][j] - sum((L[i][m] * L[j][m] for m in range(j)), np.zeros_like(a[i][j]))
+            L[i][j] = np.sqrt(np.maximum(s, 0.0)) if i == j else s / L[j][j]
+    u = [None] * k
     for i in range(k):  # forward: L u = b
-        x[..., i] = (b[..., i] - (L[..., i, :i] * x[..., :i]).sum(-1)) / L[..., i, i]
+        u[i] = b[..., i] - sum((L[i][m] * u[m] for m in range(i)), np.zeros_like(b[..., i]))
+        u[i] = u[i] / L[i][i]
+    x = [None] * k
     for i in reversed(range(k)):  # backward: Lᵀ x = u
-        x[..., i] = (x[..., i] - (L[..., i + 1 :, i] * x[..., i + 1 :]).sum(-1)) / L[..., i, i]
-    return x
+        rest = sum((L[m][i] * x[m] for m in range(i + 1, k)), np.zeros_like(u[i]))
+        x[i] = (u[i] - rest) / L[i][i]
+    return np.stack(x, -1)
 
 
 def _row_median(v: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -230,7 +234,12 @@ def _row_median(v: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def _detect_chunk(t, Y, usable, res, offset, min_drop, min_z, min_obs, before_days,
                   after_days, trend, season, min_history_days) -> None:  # fmt: skip
-    """:func:`detect_breaks` on one chunk of rows, written into ``res`` at ``offset``."""
+    """:func:`detect_breaks` on one chunk of rows, written into ``res`` at ``offset``.
+
+    Every split's history fit comes from running sums along the row (its step needs only
+    the fit and the ``min_obs`` observations after it); the best split's fit is then solved
+    again from its own observations, as are its noise (the residuals' MAD) and its onset.
+    """
     r_obs, c_obs = np.nonzero(usable)  # row-major: each row's observations in time order
     if len(r_obs) == 0:
         return
@@ -251,62 +260,59 @@ def _detect_chunk(t, Y, usable, res, offset, min_drop, min_z, min_obs, before_da
     s = np.flatnonzero(ok)  # the tested splits
     if len(s) == 0:
         return
-    a_s, n_pre_s, n_post_s, sp = a[s], n_pre[s], n_post[s], span[s]
+    n_pre_s, sp = n_pre[s], span[s]
     use_season = season & (n_pre_s >= 6) & (sp >= 300)
     use_trend = trend & (n_pre_s >= 4) & (sp >= 60)
     t_end = ft[s - 1]
-    width = int(n_pre_s.max())
-    idx = a_s[:, None] + np.arange(width)
-    inside = idx < s[:, None]
-    idx = np.where(inside, idx, s[:, None] - 1)
-    tp, yp = ft[idx], np.where(inside, fy[idx], 0.0)
-    Xp = _columns(tp, t_end[:, None], use_trend[:, None], use_season[:, None])
-    Xp *= inside[..., None]
-    A = np.einsum("swk,swl->skl", Xp, Xp)
-    unused = np.stack([np.zeros_like(use_trend), ~use_trend, ~use_season, ~use_season], 1)
-    A += unused[:, :, None] * np.eye(4)  # unused terms: coefficient 0
-    coef = _solve_spd(A, np.einsum("swk,sw->sk", Xp, yp))
-    resid_pre = np.where(inside, yp - np.einsum("swk,sk->sw", Xp, coef), np.inf)
-    del Xp, tp, yp
-    resid_pre.sort(1)
-    med = _row_median(resid_pre, n_pre_s)
-    dev = np.where(np.isfinite(resid_pre), np.abs(resid_pre - med[:, None]), np.inf)
-    del resid_pre
-    dev.sort(1)
-    mad = 1.4826 * _row_median(dev, n_pre_s)
-    del dev
+    coef = _window_fits(ft, fy, a[s], s, t_end, use_trend, use_season)
     pidx = s[:, None] + np.arange(min_obs)  # n_post == min_obs for every tested split
     Xq = _columns(ft[pidx], t_end[:, None], use_trend[:, None], use_season[:, None])
     resid = fy[pidx] - np.einsum("swk,sk->sw", Xq, coef)
     resid.sort(1)
-    step = -_row_median(resid, n_post_s)
-    noise = np.maximum(mad, MIN_NOISE_SHARE * min_drop)
-    z = step * np.sqrt(n_post_s) / noise
+    step = -_row_median(resid, n_post[s])
     # the best split per row: the largest step, the first one on ties (as the loop's ``>``)
     row_s = r_obs[s]
     order = np.lexsort((s, -step, row_s))
     first_of_row = np.r_[True, row_s[order][1:] != row_s[order][:-1]]
     best = order[first_of_row]
-    rows, j = row_s[best], s[best]
-    step_b, z_b, coef_b = step[best], z[best], coef[best]
+    rows, j, a_b = row_s[best], s[best], a[s][best]
+    t_end_b, trend_b, season_b = t_end[best], use_trend[best], use_season[best]
+    # the best split's fit again from its own observations, its step and noise
+    width = int(n_pre_s[best].max())
+    idx = a_b[:, None] + np.arange(width)
+    inside = idx < j[:, None]
+    idx = np.where(inside, idx, j[:, None] - 1)
+    yp = np.where(inside, fy[idx], 0.0)
+    Xp = _columns(ft[idx], t_end_b[:, None], trend_b[:, None], season_b[:, None])
+    Xp *= inside[..., None]
+    A = np.einsum("swk,swl->skl", Xp, Xp) + _unused(trend_b, season_b)
+    coef_b = _solve_spd(A, np.einsum("swk,sw->sk", Xp, yp))
+    resid_pre = np.where(inside, yp - np.einsum("swk,sk->sw", Xp, coef_b), np.inf)
+    resid_pre.sort(1)
+    med = _row_median(resid_pre, n_pre_s[best])
+    dev = np.where(np.isfinite(resid_pre), np.abs(resid_pre - med[:, None]), np.inf)
+    dev.sort(1)
+    mad = 1.4826 * _row_median(dev, n_pre_s[best])
+    post = pidx[best]
+    Xq = _columns(ft[post], t_end_b[:, None], trend_b[:, None], season_b[:, None])
+    resid = fy[post] - np.einsum("swk,sk->sw", Xq, coef_b)
+    resid.sort(1)
+    n_post_b = n_post[j]
+    step_b = -_row_median(resid, n_post_b)
+    z_b = step_b * np.sqrt(n_post_b) / np.maximum(mad, MIN_NOISE_SHARE * min_drop)
     # onset: the first observation from the history start on that is low, with most of the
     # next three low too (else the split)
     width = int(n_row[rows].max())
     idx = start[rows][:, None] + np.arange(width)
     inside = idx < end[rows][:, None]
     idx = np.where(inside, idx, end[rows][:, None] - 1)
-    fit = np.einsum(
-        "swk,sk->sw",
-        _columns(ft[idx], t_end[best][:, None], use_trend[best][:, None],
-                 use_season[best][:, None]),
-        coef_b,
-    )  # fmt: skip
-    low = inside & (fy[idx] - fit < -step_b[:, None] / 2)
+    X = _columns(ft[idx], t_end_b[:, None], trend_b[:, None], season_b[:, None])
+    low = inside & (fy[idx] - np.einsum("swk,sk->sw", X, coef_b) < -step_b[:, None] / 2)
     ahead = low.astype(int)
     ahead[:, :-1] += low[:, 1:]
     ahead[:, :-2] += low[:, 2:]
     left = np.minimum(3, end[rows][:, None] - idx)
-    cand = low & (2 * ahead > left) & (idx >= a_s[best][:, None])
+    cand = low & (2 * ahead > left) & (idx >= a_b[:, None])
     onset = np.where(cand.any(1), idx[np.arange(len(rows)), cand.argmax(1)], j)
     margin = np.minimum(step_b / min_drop, z_b / min_z)
     out = offset + rows
@@ -317,3 +323,43 @@ def _detect_chunk(t, Y, usable, res, offset, min_drop, min_z, min_obs, before_da
     res.z[out] = z_b
     res.confidence[out] = 1 / (1 + np.exp(-4 * (margin - 1)))
     res.passed[out] = (step_b >= min_drop) & (z_b >= min_z)
+
+
+def _unused(use_trend: np.ndarray, use_season: np.ndarray) -> np.ndarray:
+    """(splits, 4, 4): 1 on the diagonal of the terms not fitted (their coefficient is 0)."""
+    out = np.zeros((len(use_trend), 4, 4))
+    out[:, 1, 1] = ~use_trend
+    out[:, 2, 2] = out[:, 3, 3] = ~use_season
+    return out
+
+
+def _window_fits(ft, fy, a, j, t_end, use_trend, use_season) -> np.ndarray:
+    """Least-squares coefficients (splits × 4, as :func:`_columns`) of each split's history
+    (observations ``a`` to ``j − 1`` of the flat axis) from running sums along each row:
+    linear in observations, whatever the window length. Days are centred on the axis and in
+    years, so the sums keep ~13 significant digits."""
+    centre = (ft.min() + ft.max()) / 2
+    tau = (ft - centre) / YEAR_DAYS
+    w = 2 * np.pi * ft / YEAR_DAYS
+    c, s_ = np.cos(w), np.sin(w)
+    terms = np.stack(
+        [np.ones_like(ft), tau, c, s_, tau * tau, tau * c, tau * s_, c * c, c * s_, s_ * s_,
+         fy, tau * fy, c * fy, s_ * fy],
+        1,
+    )  # fmt: skip
+    run = np.zeros((len(ft) + 1, terms.shape[1]))
+    np.cumsum(terms, axis=0, out=run[1:])  # a chunk's rows are few: the sums stay small
+    S = run[j] - run[a]
+    (n, st, sc, ss, stt, stc, sts, scc, scs, sss, sy, sty, scy, ssy) = S.T
+    e = (t_end - centre) / YEAR_DAYS  # trend column: (t − t_end) / year = tau − e
+    su, suu = st - n * e, stt - 2 * e * st + n * e * e
+    suc, sus, suy = stc - e * sc, sts - e * ss, sty - e * sy
+    tr, se = use_trend.astype(float), use_season.astype(float)
+    A = np.empty((len(j), 4, 4))
+    A[:, 0] = np.stack([n, su * tr, sc * se, ss * se], 1)
+    A[:, 1] = np.stack([su * tr, suu * tr, suc * tr * se, sus * tr * se], 1)
+    A[:, 2] = np.stack([sc * se, suc * tr * se, scc * se, scs * se], 1)
+    A[:, 3] = np.stack([ss * se, sus * tr * se, scs * se, sss * se], 1)
+    A += _unused(use_trend, use_season)
+    rhs = np.stack([sy, suy * tr, scy * se, ssy * se], 1)
+    return _solve_spd(A, rhs)
