@@ -94,13 +94,25 @@ def _wide(
     obs: pd.DataFrame, rows: np.ndarray, column: str, dates: pd.Index | None = None
 ) -> pd.DataFrame:
     """(plots × dates) table of one column; every date of ``dates`` kept even where the column
-    is missing on all plots (a sensor without SWIR gives an all-NaN BSI)."""
+    is missing on all plots (a sensor without SWIR gives an all-NaN BSI). ``obs``: sorted by
+    (row, date), as :func:`clean_observations` gives it; a (row, date) given twice keeps its
+    first value."""
     if column not in obs:
         return pd.DataFrame(np.nan, index=rows, columns=dates)
-    wide = obs.pivot_table(
-        index="row", columns="date", values=column, aggfunc="first", dropna=False
-    )
-    return wide.reindex(index=rows, columns=dates if dates is not None else wide.columns)
+    day = obs["date"].to_numpy()
+    if dates is None:
+        dates = pd.DatetimeIndex(np.unique(day), name="date")
+    r = pd.Index(rows).get_indexer(obs["row"].to_numpy())
+    c = pd.Index(dates).get_indexer(day)
+    same = np.r_[False, (r[1:] == r[:-1]) & (c[1:] == c[:-1])]
+    if same.any():  # a (row, date) twice: the first non-missing value, as a pivot gives it
+        wide = obs.pivot_table(index="row", columns="date", values=column, aggfunc="first",
+                               dropna=False)  # fmt: skip
+        return wide.reindex(index=rows, columns=dates)
+    values = np.full((len(rows), len(dates)), np.nan)
+    keep = (r >= 0) & (c >= 0)
+    values[r[keep], c[keep]] = obs[column].to_numpy()[keep]
+    return pd.DataFrame(values, index=rows, columns=dates)
 
 
 def reference_scale(
@@ -168,8 +180,10 @@ def compute_evidence(
     out["loss_date"] = pd.NaT
     if series.empty:
         return out
-    series = series.assign(date=pd.to_datetime(series["date"]))
-    obs = clean_observations(series, ev)
+    if not pd.api.types.is_datetime64_any_dtype(series["date"]):
+        series = series.assign(date=pd.to_datetime(series["date"]))
+    used = [c for c in ("row", "date", "ndvi", "bsi", "clear_share") if c in series]
+    obs = clean_observations(series[used], ev)
     ndvi = _wide(obs, rows, "ndvi")
     dates = pd.DatetimeIndex(ndvi.columns)
     B = _wide(obs, rows, "bsi", ndvi.columns).to_numpy(dtype=float)
