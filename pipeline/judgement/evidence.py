@@ -187,6 +187,7 @@ def compute_evidence(
     ndvi = _wide(obs, rows, "ndvi")
     dates = pd.DatetimeIndex(ndvi.columns)
     B = _wide(obs, rows, "bsi", ndvi.columns).to_numpy(dtype=float)
+    del obs  # the wide tables hold what is used of it (memory: a province's series)
     ro, contrast, grow_contrast = reference_scale(series, dates, ev)
     day = dates.values.astype("datetime64[D]")
     N = ndvi.to_numpy(dtype=float)
@@ -214,6 +215,7 @@ def compute_evidence(
     use_g = np.isfinite(base_g) & (grow_contrast >= 0.5 * contrast)
     out["baseline_forest_index"] = np.where(use_g, np.fmin(base_x, base_g), base_x)
     drop, rise, n_prep = _prep_signals(N, B, day, start, end)
+    del B
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
@@ -221,6 +223,7 @@ def compute_evidence(
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
     levels = _dry_levels(Xc, winter, ev.min_winter_obs)
+    del X, Xc
     _establishment(out, seasons, years)
 
     pix = pixels.set_index("row").reindex(rows)
@@ -234,7 +237,7 @@ def compute_evidence(
         out["baseline_forest_index"].to_numpy(),
         ev,
     )
-    anomaly = np.full_like(X, np.nan)
+    anomaly = np.full(N.shape, np.nan)
     start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
     for y in np.unique(years[years > 0]):
         cohort = years == y
@@ -416,12 +419,11 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
     and ``loss_confidence`` only where both gates pass."""
     t_all = day.astype("datetime64[D]").astype(float)
     n = anomaly.shape[0]
-    usable = after & np.isfinite(anomaly)
-    tested = usable.sum(1) >= 2 * ev.loss_min_obs
+    usable = after & np.isfinite(anomaly)  # < 2 × loss_min_obs: no split to test (NaN)
     found = detect_breaks(
         t_all,
-        anomaly[tested],
-        usable[tested],
+        anomaly,
+        usable,
         min_drop=ev.loss_drop,
         min_z=ev.loss_z,
         min_obs=ev.loss_min_obs,
@@ -430,13 +432,10 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
         trend=True,
         season=True,
     )
-    step, z, conf = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    conf = np.where(found.passed, found.confidence, np.nan)
     when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    rows = np.flatnonzero(tested)
-    step[rows], z[rows] = found.step, found.z
-    hit = rows[found.passed]
-    conf[hit] = found.confidence[found.passed]
-    when[hit] = found.day[found.passed].astype("int64").astype("datetime64[D]")
+    when[found.passed] = found.day[found.passed].astype("int64").astype("datetime64[D]")
+    step, z = found.step, found.z
     out["loss_drop"] = step
     out["loss_z"] = z
     out["loss_confidence"] = conf
