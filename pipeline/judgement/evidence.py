@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.imagery.reference import GROWING_MONTHS, dry_season_label, nanmedian
+from pipeline.imagery.reference import GROWING_MONTHS, dry_season_label
 from pipeline.imagery.series import (
     PrepAccumulator,
     prep_windows,
@@ -35,7 +35,7 @@ from pipeline.imagery.series import (
     update_prep,
 )
 from pipeline.judgement.breaks import detect_breaks
-from pipeline.judgement.peers import PeerSets, masked_medians, near_peers, unique_rows
+from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -392,7 +392,9 @@ def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> 
         masks = near.masks.copy()
         masks[(masks & np.isfinite(level[near.peers])).sum(1) < ev.min_peers] = True
         sets = near.regrouped(masks)
-        med, count = masked_medians(np.stack([gain, level], 1)[sets.peers], sets.masks)
+        values = np.stack([gain, level], 1)[sets.peers]
+        values[~np.isfinite(values)] = np.nan  # a gap is read against finite values only
+        med, count = masked_medians(values, sets.masks)
         med, count = med[sets.of_member], count[sets.of_member]
         with np.errstate(invalid="ignore"):
             gap_gain = np.where((count[:, 0] >= 2) & np.isfinite(gain[idx]),

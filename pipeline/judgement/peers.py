@@ -71,8 +71,8 @@ def masked_medians(
     values: np.ndarray, masks: np.ndarray, counted: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per set (row of ``masks``, sets × rows of ``values``) and column of ``values`` (rows ×
-    columns): the median of the set's finite values, exactly as ``np.nanmedian`` (NaN where
-    none), and how many finite values there are; dims (sets × columns) both.
+    columns): the median of the set's values, exactly as ``np.nanmedian`` (NaN where none),
+    and how many finite values there are; dims (sets × columns) both.
 
     Sets of many rows are medians of their sorted columns; where rows repeat (the same series
     several times) and sets are many, each distinct row is counted instead of repeated
@@ -100,7 +100,7 @@ def masked_medians(
         v = distinct[order, c]
         finite = np.isfinite(v)
         for lo in range(0, n_sets, step):
-            w = np.cumsum(weights[lo : lo + step, order] * finite, axis=1)
+            w = np.cumsum(weights[lo : lo + step, order] * ~np.isnan(v), axis=1)
             k = w[:, -1].astype(int)
             at_lo = (w <= ((k - 1) // 2)[:, None]).sum(1)  # first position past rank (k-1)//2
             at_hi = (w <= (k // 2)[:, None]).sum(1)
@@ -108,18 +108,30 @@ def masked_medians(
             b = v[np.minimum(at_hi, len(v) - 1)]
             mid = np.where(k % 2 == 1, a, (a + b) / 2)
             med[lo : lo + step, c] = np.where(k > 0, mid, np.nan)
-            count[lo : lo + step, c] = k
+            count[lo : lo + step, c] = weights[lo : lo + step, order] @ finite
     return med, count
 
 
 def _sorted_median(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column medians of the finite values of ``rows`` (NaN where none) and their counts."""
+    """Column medians of the non-NaN values of ``rows`` (NaN where none, as
+    ``np.nanmedian``) and the counts of their finite values."""
     if len(rows) == 0:
         return np.full(rows.shape[1], np.nan), np.zeros(rows.shape[1], int)
     s = np.sort(rows, axis=0)  # NaN last
-    k = np.isfinite(s).sum(0)
+    k = (~np.isnan(s)).sum(0)
     cols = np.arange(s.shape[1])
     a = s[np.maximum(k - 1, 0) // 2, cols]
     b = s[np.minimum(k // 2, len(s) - 1), cols]
     mid = np.where(k % 2 == 1, a, (a + b) / 2)
-    return np.where(k > 0, mid, np.nan), k
+    return np.where(k > 0, mid, np.nan), np.isfinite(s).sum(0)
+
+
+def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmedian`` of a 2-D array along ``axis`` (the same values, without its warning
+    on all-NaN lanes), from one sort instead of masked arrays."""
+    a = np.asarray(a)
+    if a.ndim != 2 or a.dtype.kind != "f":
+        from pipeline.imagery.reference import nanmedian as reference
+
+        return reference(a, axis)
+    return _sorted_median(a if axis == 0 else a.T)[0]

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from pipeline.judgement.evidence import similar_start
-from pipeline.judgement.peers import masked_medians, near_peers, unique_rows
+from pipeline.judgement.peers import masked_medians, nanmedian, near_peers, unique_rows
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
@@ -22,6 +22,7 @@ def test_masked_medians__equal_nanmedian_both_ways():
         n, d, g = rng.integers(1, 60), rng.integers(1, 9), rng.integers(1, 12)
         base = rng.normal(size=(max(1, n // 3), d))
         base[rng.random(base.shape) < 0.3] = np.nan
+        base[rng.random(base.shape) < 0.03] = np.inf
         values = base[rng.integers(0, len(base), n)]
         masks = rng.random((g, n)) < rng.uniform(0, 1)
         for counted in (False, True):
@@ -48,3 +49,15 @@ def test_near_peers__same_sets_as_similar_start():
         assert (got == want).all(), i
     assert len(sets.masks) < len(members)
     assert len(unique_rows(np.packbits(sets.masks, axis=1))[0]) == len(sets.masks)
+
+
+def test_nanmedian__equals_numpy_along_either_axis():
+    rng = np.random.default_rng(3)
+    for shape in [(50, 7), (3, 400), (1, 1), (20, 0)]:
+        a = rng.normal(size=shape)
+        a[rng.random(shape) < 0.4] = np.nan
+        a[rng.random(shape) < 0.02] = -np.inf
+        a[:1] = np.nan  # an all-NaN lane
+        for axis in (0, 1):
+            assert np.array_equal(nanmedian(a, axis), _nanmedian(a if axis == 0 else a.T),
+                                  equal_nan=True), (shape, axis)  # fmt: skip
