@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipeline.codes import join_reasons, status_of
 from pipeline.config import Evidence
-from pipeline.judgement.rules import IMAGERY_RULES, Check, Rule, apply_rules
+from pipeline.judgement.rules import IMAGERY_RULES, Check, Rule, apply_rules, apply_rules_table
 
 NOT_JUDGED_ON_IMAGERY = {"TOO_SMALL"}
 """Desk reasons that keep a plot from the imagery judgement: only its geometry (and, checked in
@@ -59,38 +59,87 @@ def flag_plots(
 
     ``planted_area_mu``: see :func:`_planted_area`; ``verified_area_mu``: the planted area,
     but 0 for inconsistent plots (a re-report, farmland or out-of-county plot earns nothing).
+    The rules are read column-wise (:func:`~pipeline.judgement.rules.apply_rules_table`): the
+    same codes and trace rows, in the same order, as :func:`imagery_reasons` plot by plot.
     """
     rows = plots["row"].to_numpy()
+    n = len(rows)
     desk = desk.reindex(rows)
     evidence = evidence.reindex(rows)
-    reasons_out, status_out, verified, planted = [], [], [], []
-    trace: list[dict] = []
-    for i, (_, plot) in enumerate(plots.iterrows()):
-        desk_r = list(desk["desk_reasons"].iloc[i])
-        ev_row = evidence.iloc[i]
-        img_r, checks = (
-            (None, [])
-            if NOT_JUDGED_ON_IMAGERY & set(desk_r)
-            else imagery_reasons(plot, ev_row, ev, rules)
-        )
-        trace += [{"row": rows[i], **asdict(c)} for c in checks]
-        codes = desk_r + (img_r or [])
-        status = status_of(codes)
-        reasons_out.append(join_reasons(codes))
-        status_out.append(status)
-        area = _planted_area(plot, ev_row, img_r)
-        planted.append(area)
-        verified.append(0.0 if status == "inconsistent" else area)
+    desk_codes = [tuple(r) for r in desk["desk_reasons"]]
+    blocked = np.array([bool(NOT_JUDGED_ON_IMAGERY & set(r)) for r in desk_codes], bool)
+    geom_status = plots["geom_status"].to_numpy(dtype=object)
+    not_judged = (
+        blocked
+        | (geom_status == "empty")
+        | plots["planting_year"].isna().to_numpy()
+        | (plots["geom_area_mu"].to_numpy(dtype=float) < ev.min_judge_area_mu)
+    )
+    oversize = np.zeros(n, bool)
+    if "oversize" in plots:
+        oversize = np.array([bool(v) for v in plots["oversize"].to_numpy(dtype=object)], bool)
+    oversize &= ~not_judged
+    read = ~not_judged & ~oversize
+    sub = np.flatnonzero(read)
+    fired, trace = apply_rules_table(plots.iloc[sub], evidence.iloc[sub], ev, rules)
+    trace["pos"] = sub[trace["pos"].to_numpy(dtype=int)]
+    big = np.flatnonzero(oversize)
+    if len(big):  # above plots.max_area_km2: never loaded
+        check = asdict(Check("INSUFFICIENT_DATA", "oversize", 1.0, ">=", 1.0, True, True))
+        trace = pd.concat([trace, pd.DataFrame({"pos": big, **check})], ignore_index=True)
+        trace = trace.sort_values("pos", kind="stable", ignore_index=True)
+    img: list[tuple[str, ...] | None] = [None] * n
+    for i in big:
+        img[i] = ("INSUFFICIENT_DATA",)
+    if len(sub):
+        patterns, which = np.unique(fired, axis=0, return_inverse=True)
+        codes_of = [tuple(rules[r].code for r in np.flatnonzero(p)) for p in patterns]
+        for i, w in zip(sub, which.ravel(), strict=True):
+            img[i] = codes_of[w]
+    verdict: dict = {}
+    reasons_out, status_out = [], []
+    for d, m in zip(desk_codes, img, strict=True):
+        key = (d, m)
+        if key not in verdict:
+            codes = list(d) + list(m or ())
+            verdict[key] = (join_reasons(codes), status_of(codes))
+        reasons_out.append(verdict[key][0])
+        status_out.append(verdict[key][1])
+    planted = _planted_areas(plots, evidence, img)
+    status = np.array(status_out, dtype=object)
     decisions = pd.DataFrame(
         {
             "reasons": reasons_out,
             "status": status_out,
-            "verified_area_mu": verified,
+            "verified_area_mu": np.where(status == "inconsistent", 0.0, planted),
             "planted_area_mu": planted,
         },
         index=pd.Index(rows, name="row"),
     )
-    return decisions, pd.DataFrame(trace, columns=list(TRACE_COLUMNS))
+    if trace.empty:
+        return decisions, pd.DataFrame(columns=list(TRACE_COLUMNS))
+    trace.insert(0, "row", rows[trace.pop("pos").to_numpy(dtype=int)])
+    return decisions, trace[list(TRACE_COLUMNS)]
+
+
+def _planted_areas(plots: pd.DataFrame, evidence: pd.DataFrame, img: list) -> np.ndarray:
+    """:func:`_planted_area` of every plot (``img``: each plot's imagery codes or None)."""
+    area = plots["geom_area_mu"].to_numpy(dtype=float)
+    share = evidence["planted_share"].to_numpy(dtype=float)
+    design = np.array([bool(v) for v in plots["is_design"].to_numpy(dtype=object)], bool)
+    out = np.empty(len(area))
+    for i, codes in enumerate(img):
+        if design[i]:
+            out[i] = 0.0
+        elif codes is None or "INSUFFICIENT_DATA" in codes:
+            out[i] = np.nan
+        elif NO_PLANTING & set(codes):
+            out[i] = 0.0
+        elif "PARTIAL_PLANTING" in codes and np.isfinite(share[i]):
+            out[i] = area[i] * share[i]
+        else:
+            out[i] = area[i]
+    return out
 
 
 def _planted_area(plot, ev_row, img_r: list[str] | None) -> float:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.imagery.reference import GROWING_MONTHS, dry_season_label, nanmedian
+from pipeline.imagery.reference import GROWING_MONTHS, dry_season_label
 from pipeline.imagery.series import (
     PrepAccumulator,
     prep_windows,
@@ -34,7 +34,8 @@ from pipeline.imagery.series import (
     seasonal_expectation,
     update_prep,
 )
-from pipeline.judgement.breaks import detect_break
+from pipeline.judgement.breaks import detect_breaks
+from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import growing_levels, survival_gaps
 
@@ -99,13 +100,25 @@ def _wide(
     obs: pd.DataFrame, rows: np.ndarray, column: str, dates: pd.Index | None = None
 ) -> pd.DataFrame:
     """(plots × dates) table of one column; every date of ``dates`` kept even where the column
-    is missing on all plots (a sensor without SWIR gives an all-NaN BSI)."""
+    is missing on all plots (a sensor without SWIR gives an all-NaN BSI). ``obs``: sorted by
+    (row, date), as :func:`clean_observations` gives it; a (row, date) given twice keeps its
+    first value."""
     if column not in obs:
         return pd.DataFrame(np.nan, index=rows, columns=dates)
-    wide = obs.pivot_table(
-        index="row", columns="date", values=column, aggfunc="first", dropna=False
-    )
-    return wide.reindex(index=rows, columns=dates if dates is not None else wide.columns)
+    day = obs["date"].to_numpy()
+    if dates is None:
+        dates = pd.DatetimeIndex(np.unique(day), name="date")
+    r = pd.Index(rows).get_indexer(obs["row"].to_numpy())
+    c = pd.Index(dates).get_indexer(day)
+    same = np.r_[False, (r[1:] == r[:-1]) & (c[1:] == c[:-1])]
+    if same.any():  # a (row, date) twice: the first non-missing value, as a pivot gives it
+        wide = obs.pivot_table(index="row", columns="date", values=column, aggfunc="first",
+                               dropna=False)  # fmt: skip
+        return wide.reindex(index=rows, columns=dates)
+    values = np.full((len(rows), len(dates)), np.nan)
+    keep = (r >= 0) & (c >= 0)
+    values[r[keep], c[keep]] = obs[column].to_numpy()[keep]
+    return pd.DataFrame(values, index=rows, columns=dates)
 
 
 def reference_scale(
@@ -173,11 +186,14 @@ def compute_evidence(
     out["loss_date"] = pd.NaT
     if series.empty:
         return out
-    series = series.assign(date=pd.to_datetime(series["date"]))
-    obs = clean_observations(series, ev)
+    if not pd.api.types.is_datetime64_any_dtype(series["date"]):
+        series = series.assign(date=pd.to_datetime(series["date"]))
+    used = [c for c in ("row", "date", "ndvi", "bsi", "clear_share") if c in series]
+    obs = clean_observations(series[used], ev)
     ndvi = _wide(obs, rows, "ndvi")
     dates = pd.DatetimeIndex(ndvi.columns)
     B = _wide(obs, rows, "bsi", ndvi.columns).to_numpy(dtype=float)
+    del obs  # the wide tables hold what is used of it (memory: a province's series)
     ro, contrast, grow_contrast = reference_scale(series, dates, ev)
     day = dates.values.astype("datetime64[D]")
     N = ndvi.to_numpy(dtype=float)
@@ -205,6 +221,7 @@ def compute_evidence(
     use_g = np.isfinite(base_g) & (grow_contrast >= 0.5 * contrast)
     out["baseline_forest_index"] = np.where(use_g, np.fmin(base_x, base_g), base_x)
     drop, rise, n_prep = _prep_signals(N, B, day, start, end)
+    del B
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
@@ -212,6 +229,8 @@ def compute_evidence(
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
     levels = _dry_levels(Xc, winter, ev.min_winter_obs)
+    grow = growing_levels(Xc - _same_month_baseline(Xc, before, dates), dates, ev.min_winter_obs)
+    del X, Xc
     _establishment(out, seasons, years)
 
     pix = pixels.set_index("row").reindex(rows)
@@ -225,18 +244,14 @@ def compute_evidence(
         out["baseline_forest_index"].to_numpy(),
         ev,
     )
-    anomaly = np.full_like(X, np.nan)
+    anomaly = np.full(N.shape, np.nan)
     start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
     for y in np.unique(years[years > 0]):
         cohort = years == y
         peers = cohort_peers(years, is_peer, y, ev)
-        for i in np.flatnonzero(cohort):
-            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
-            near = near if near.sum() >= ev.min_peers else peers
-            med = nanmedian(N[near], 0) if near.any() else np.full(N.shape[1], np.nan)
-            enough = np.isfinite(N[near]).sum(0) >= min(ev.min_peers, max(near.sum(), 1))
-            anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
-        _survival(out, seasons, levels, cohort, peers, y, start_level, ev)
+        near = near_peers(start_level, np.flatnonzero(cohort), peers, ev.peer_baseline_band)
+        anomaly[near.members] = peer_anomaly(N, near, ev.min_peers, scale)
+        _survival(out, seasons, levels, near, y, ev)
     _loss(out, anomaly, day, after, ev)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
@@ -246,9 +261,21 @@ def compute_evidence(
     )
     gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev)
     out["survival_gap_mean"], out["survival_seasons"] = gap, n_seasons
-    grow = growing_levels(Xc - _same_month_baseline(Xc, before, dates), dates, ev.min_winter_obs)
     out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev)[0]
     return out
+
+
+def peer_anomaly(N: np.ndarray, near: PeerSets, min_peers: int, scale: float) -> np.ndarray:
+    """Each member's NDVI minus the per-date median of its near peers (all peers where fewer
+    than ``min_peers`` are near; NaN on dates fewer than ``min_peers`` of them — or all, if
+    fewer — are clear), in change units; dims (members × dates)."""
+    masks = near.masks.copy()
+    masks[masks.sum(1) < min_peers] = True
+    sets = near.regrouped(masks)
+    med, count = masked_medians(N[sets.peers], sets.masks)
+    size = sets.masks.sum(1)
+    enough = count >= np.minimum(min_peers, np.maximum(size, 1))[:, None]
+    return (N[sets.members] - np.where(enough, med, np.nan)[sets.of_member]) / scale
 
 
 def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence) -> None:
@@ -333,14 +360,21 @@ def _establishment(out, seasons: dict[int, np.ndarray], years: np.ndarray) -> No
     n = len(years)
     rise = np.full(n, np.nan)
     trend = np.full(n, np.nan)
-    for i in np.flatnonzero(years > 0):
-        ks = [k for k in seasons if k >= years[i] + 1 and np.isfinite(seasons[k][i])]
-        if not ks:
-            continue
-        vals = np.array([seasons[k][i] for k in ks])
-        rise[i] = vals.max()
-        t = np.array([years[i] - 1, *ks], dtype=float)
-        trend[i] = np.polyfit(t, np.array([0.0, *vals]), 1)[0]
+    ks = np.array(sorted(seasons), dtype=int)
+    if len(ks):
+        vals = np.stack([seasons[k] for k in ks], 1)  # (plots × seasons)
+        usable = np.isfinite(vals) & (ks[None, :] >= years[:, None] + 1) & (years[:, None] > 0)
+        has = usable.any(1)
+        rise[has] = np.where(usable[has], vals[has], -np.inf).max(1)
+        # plots of the same year using the same seasons share the fit's abscissae
+        rows = np.flatnonzero(has)
+        first, group = unique_rows(np.concatenate([years[:, None], usable], 1)[has])
+        for g in range(len(first)):
+            members = rows[group == g]
+            use = usable[members[0]]
+            t = np.array([years[members[0]] - 1, *ks[use]], dtype=float)
+            y = np.vstack([np.zeros(len(members)), vals[members][:, use].T])
+            trend[members] = np.polyfit(t, y, 1)[0]
     out["establish_rise"] = rise
     out["establish_trend"] = trend
 
@@ -353,74 +387,73 @@ def similar_start(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
     return np.all(~(diff > band), 1)
 
 
-def _survival(out, seasons, levels, cohort, peers, year: int, start_level, ev: Evidence) -> None:
+def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> None:
     """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
     forest-likeness over its own same-month baseline (change units) against the median gain
     of peers that started within ``peer_baseline_band`` of it (all peers when fewer than
     ``min_peers`` did) — ``winter_gap_peers``, with the season's level in
     ``winter_index_last``; where the season's dates have no same-month baseline, its level
     against the peers' levels. ``establish_vs_peers``: the gain gap of the latest season with
-    one (also under ``survival_min_years``)."""
-    idx = np.flatnonzero(cohort)
+    one (also under ``survival_min_years``). ``near``: the cohort and its near peers; a gap
+    needs ≥ 2 peers with a value."""
+    names = ("establish_vs_peers", "winter_index_last", "winter_gap_peers", "years_observed")
+    cols = {c: out[c].to_numpy(dtype=float, copy=True) for c in names}
+    idx = near.members
+    n = len(out)
     for k in sorted(levels):
         if k - year < 1:
             continue
-        gain = seasons.get(k, np.full(len(cohort), np.nan))
+        gain = seasons.get(k, np.full(n, np.nan))
         level = levels[k]
-        for i in idx[np.isfinite(level[idx])]:
-            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
-            if (near & np.isfinite(level)).sum() < ev.min_peers:
-                near = peers
-            gap = _gap(gain, near, i)
-            if np.isfinite(gap):
-                out.iloc[i, out.columns.get_loc("establish_vs_peers")] = gap
-            else:  # no same-month baseline for this season's dates: compare the levels
-                gap = _gap(level, near, i)
-            if k - year >= ev.survival_min_years and np.isfinite(gap):
-                out.iloc[i, out.columns.get_loc("winter_index_last")] = level[i]
-                out.iloc[i, out.columns.get_loc("winter_gap_peers")] = gap
-                out.iloc[i, out.columns.get_loc("years_observed")] = k - year
-
-
-def _gap(values: np.ndarray, near: np.ndarray, i: int) -> float:
-    """``values[i]`` minus the median over the ``near`` plots with a value (NaN: < 2 such)."""
-    ok = near & np.isfinite(values)
-    if ok.sum() < 2 or not np.isfinite(values[i]):
-        return float("nan")
-    return float(values[i] - np.median(values[ok]))
+        masks = near.masks.copy()
+        masks[(masks & np.isfinite(level[near.peers])).sum(1) < ev.min_peers] = True
+        sets = near.regrouped(masks)
+        values = np.stack([gain, level], 1)[sets.peers]
+        values[~np.isfinite(values)] = np.nan  # a gap is read against finite values only
+        med, count = masked_medians(values, sets.masks)
+        med, count = med[sets.of_member], count[sets.of_member]
+        with np.errstate(invalid="ignore"):
+            gap_gain = np.where((count[:, 0] >= 2) & np.isfinite(gain[idx]),
+                                gain[idx] - med[:, 0], np.nan)  # fmt: skip
+            gap_level = np.where((count[:, 1] >= 2) & np.isfinite(level[idx]),
+                                 level[idx] - med[:, 1], np.nan)  # fmt: skip
+        read = np.isfinite(level[idx])
+        has_gain = read & np.isfinite(gap_gain)
+        cols["establish_vs_peers"][idx[has_gain]] = gap_gain[has_gain]
+        gap = np.where(np.isfinite(gap_gain), gap_gain, gap_level)
+        if k - year >= ev.survival_min_years:
+            due = read & np.isfinite(gap)
+            cols["winter_index_last"][idx[due]] = level[idx[due]]
+            cols["winter_gap_peers"][idx[due]] = gap[due]
+            cols["years_observed"][idx[due]] = k - year
+    for c, v in cols.items():
+        out[c] = v
 
 
 def _loss(out, anomaly, day, after, ev: Evidence) -> None:
-    """Break test (:func:`~pipeline.judgement.breaks.detect_break`) on each plot's peer anomaly
+    """Break test (:func:`~pipeline.judgement.breaks.detect_breaks`) on each plot's peer anomaly
     after the prep window, in forest-likeness units. ``loss_drop`` / ``loss_z`` are the
     largest step and its statistic (also where below the gates, as evidence); ``loss_date``
     and ``loss_confidence`` only where both gates pass."""
     t_all = day.astype("datetime64[D]").astype(float)
     n = anomaly.shape[0]
-    step, z, conf = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    usable = after & np.isfinite(anomaly)  # < 2 × loss_min_obs: no split to test (NaN)
+    found = detect_breaks(
+        t_all,
+        anomaly,
+        usable,
+        min_drop=ev.loss_drop,
+        min_z=ev.loss_z,
+        min_obs=ev.loss_min_obs,
+        before_days=ev.loss_before_days,
+        after_days=ev.loss_after_days,
+        trend=True,
+        season=True,
+    )
+    conf = np.where(found.passed, found.confidence, np.nan)
     when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    for i in range(n):
-        ok = after[i] & np.isfinite(anomaly[i])
-        if ok.sum() < 2 * ev.loss_min_obs:
-            continue
-        t, y = t_all[ok], anomaly[i, ok]
-        probe = detect_break(
-            t,
-            y,
-            min_drop=ev.loss_drop,
-            min_z=ev.loss_z,
-            min_obs=ev.loss_min_obs,
-            before_days=ev.loss_before_days,
-            after_days=ev.loss_after_days,
-            trend=True,
-            season=True,
-        )
-        if probe is None:
-            continue
-        step[i], z[i] = probe.step, probe.z
-        if probe.passed:
-            conf[i] = probe.confidence
-            when[i] = np.datetime64(int(probe.day), "D")
+    when[found.passed] = found.day[found.passed].astype("int64").astype("datetime64[D]")
+    step, z = found.step, found.z
     out["loss_drop"] = step
     out["loss_z"] = z
     out["loss_confidence"] = conf

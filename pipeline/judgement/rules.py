@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
@@ -64,6 +65,10 @@ class Check:
     """Whether the rule the comparison belongs to fired (gave its code)."""
 
 
+def _always(plot: pd.Series) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Rule:
     """Fires (gives ``code``) when every comparison of ``all_of`` holds and none of ``none_of``
@@ -76,7 +81,7 @@ class Rule:
     code: str
     all_of: tuple[Comparison, ...]
     none_of: tuple[Comparison, ...] = ()
-    applies: Callable[[pd.Series], bool] = field(default=lambda plot: True)
+    applies: Callable[[pd.Series], bool] = field(default=_always)
     unless_fired: frozenset[str] = frozenset()
     final: bool = False
 
@@ -206,3 +211,85 @@ def _number(value: object) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
+
+
+def apply_rules_table(
+    plots: pd.DataFrame,
+    values: pd.DataFrame,
+    ev: Evidence,
+    rules: Sequence[Rule] = IMAGERY_RULES,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """:func:`apply_rules` on every plot at once, rule by rule over columns.
+
+    ``plots`` and ``values`` (evidence) are aligned row for row. Returns which rules fired
+    (plots × rules, bool; a plot's codes are those of its fired rules, in rule order) and the
+    trace, one row per comparison read (``pos``: the plot's position, then code, metric,
+    value, op, threshold, held, fired), in plot order, then rule and comparison order — the
+    rows :func:`apply_rules` gives plot by plot.
+    """
+    n = len(plots)
+    fired = np.zeros((n, len(rules)), bool)
+    reading = np.ones(n, bool)  # no final rule has fired yet
+    parts = []
+    for r, rule in enumerate(rules):
+        silenced = np.zeros(n, bool)
+        for q, other in enumerate(rules[:r]):
+            if other.code in rule.unless_fired:
+                silenced |= fired[:, q]
+        read = reading & _applies(rule, plots) & ~silenced
+        if not read.any():
+            continue
+        comparisons = list(rule.all_of) + list(rule.none_of)
+        held = [_held(c, values, ev) for c in comparisons]
+        ok = np.logical_and.reduce([h for h, _, _ in held[: len(rule.all_of)]])
+        if rule.none_of:
+            ok &= ~np.logical_or.reduce([h for h, _, _ in held[len(rule.all_of) :]])
+        fired[:, r] = read & ok
+        pos = np.flatnonzero(read)
+        for c, (comp, (h, value, limit)) in enumerate(zip(comparisons, held, strict=True)):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "pos": pos,
+                        "rule": r,
+                        "comparison": c,
+                        "code": rule.code,
+                        "metric": comp.metric,
+                        "value": value[pos],
+                        "op": comp.op,
+                        "threshold": limit,
+                        "held": h[pos],
+                        "fired": fired[pos, r],
+                    }
+                )
+            )
+        if rule.final:
+            reading &= ~fired[:, r]
+    columns = ["pos", "code", "metric", "value", "op", "threshold", "held", "fired"]
+    if not parts:
+        return fired, pd.DataFrame(columns=columns)
+    trace = pd.concat(parts, ignore_index=True)
+    trace = trace.sort_values(["pos", "rule", "comparison"], kind="stable", ignore_index=True)
+    return fired, trace[columns]
+
+
+def _applies(rule: Rule, plots: pd.DataFrame) -> np.ndarray:
+    """``rule.applies`` over every plot (column-wise for the registry's own predicates)."""
+    if rule.applies is _always:
+        return np.ones(len(plots), bool)
+    if rule.applies is _not_design:
+        return ~plots["is_design"].to_numpy(dtype=bool)
+    return np.array([bool(rule.applies(plot)) for _, plot in plots.iterrows()], dtype=bool)
+
+
+def _held(c: Comparison, values: pd.DataFrame, ev: Evidence):
+    """:meth:`Comparison.check` over every plot: (held, value, threshold)."""
+    if c.metric in values:
+        value = pd.to_numeric(values[c.metric], errors="coerce").to_numpy(dtype=float)
+    else:
+        value = np.full(len(values), np.nan)
+    limit = float(getattr(ev, c.threshold))
+    limit = -limit if c.negate_threshold else limit
+    with np.errstate(invalid="ignore"):
+        held = np.where(np.isnan(value), c.missing_is, _OPS[c.op](value, limit))
+    return held.astype(bool), value, limit

@@ -149,9 +149,9 @@ def read_table(path: Path, step: str):
         raise StepFileError(f"{path} is missing; {hint}")
     try:
         meta = pyarrow.parquet.read_schema(path).metadata or {}
-        if b"geo" in meta:
-            return gpd.read_parquet(path)
-        return pd.read_parquet(path)
+        table = gpd.read_parquet(path) if b"geo" in meta else pd.read_parquet(path)
+        pyarrow.default_memory_pool().release_unused()  # Arrow's read buffers, not kept
+        return table
     except (OSError, pyarrow.ArrowException, ValueError) as err:
         raise StepFileError(f"{path} is damaged ({err}); {hint}", path) from None
 

@@ -259,6 +259,8 @@ def concat_tables(paths: list[Path], step: str, columns: list[str]) -> pd.DataFr
 
     frames = [read_table(p, step) for p in paths]
     frames = [f for f in frames if len(f)]
+    if len(frames) == 1:  # one tile job (or one with rows): no copy
+        return frames[0].reset_index(drop=True)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 

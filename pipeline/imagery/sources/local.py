@@ -72,22 +72,49 @@ def read_spec(path: Path) -> SceneSpec:
 
 
 def pattern_regex(pattern: str, band_texts: list[str] | None) -> re.Pattern:
-    """Regex for a filename pattern with ``{date:<strftime>}`` and optionally ``{band}``.
+    """Regex for a filename pattern with ``{date:<strftime>}`` fields (one or more, e.g. a
+    year folder and a full date: ``{date:%Y}/S2_{date:%Y%m%d}_{band}.tif``) and optionally
+    ``{band}``. The date fields become groups ``date0``, ``date1``, … in pattern order.
 
     Hand-written (a few lines) rather than a parsing dependency: only these two fields exist.
     """
-    out, pos = "", 0
+    out, pos, n_dates = "", 0, 0
     for m in re.finditer(r"\{(date):([^}]+)\}|\{(band)\}", pattern):
         out += re.escape(pattern[pos : m.start()])
         if m.group(1):
             fmt = re.sub(r"%[Yy]", r"\\d{4}", re.escape(m.group(2)))
             fmt = re.sub(r"%[mdHMSj]", r"\\d{2,3}", fmt)
-            out += f"(?P<date>{fmt})"
+            out += f"(?P<date{n_dates}>{fmt})"
+            n_dates += 1
         else:
             alts = "|".join(re.escape(b) for b in band_texts or [])
             out += f"(?P<band>{alts})"
         pos = m.end()
     return re.compile(out + re.escape(pattern[pos:]) + "$")
+
+
+def date_formats(pattern: str) -> list[str]:
+    """The strftime format of each ``{date:…}`` field of a scenes pattern, in order."""
+    return re.findall(r"\{date:([^}]+)\}", pattern)
+
+
+def parse_date(match: re.Match, formats: list[str]) -> date | None:
+    """The date a file name matched by :func:`pattern_regex` names: read from the first field
+    that gives year, month and day; None when another field disagrees with it (e.g. a file
+    of 2023 filed in a 2022 folder)."""
+    full = next(i for i, f in enumerate(formats) if _is_full_date(f))
+    try:
+        day = datetime.strptime(match.group(f"date{full}"), formats[full]).date()
+    except ValueError:
+        return None
+    for i, fmt in enumerate(formats):
+        if day.strftime(fmt) != match.group(f"date{i}"):
+            return None
+    return day
+
+
+def _is_full_date(fmt: str) -> bool:
+    return "%Y" in fmt and (("%m" in fmt and "%d" in fmt) or "%j" in fmt)
 
 
 class LocalSource:
@@ -106,10 +133,12 @@ class LocalSource:
         self.name = f"local:{self.folder.resolve()}"
         names = self.spec.bands if isinstance(self.spec.bands, list) else list(self.spec.bands)
         self.missing_bands = tuple(b for b in REFLECTANCE_BANDS if b not in names)
-        m = re.search(r"\{date:([^}]+)\}", self.spec.pattern)
-        if m is None:
-            raise ImageryError(f"{self.folder}: scenes pattern needs a {{date:%Y%m%d}} field")
-        self.date_format = m.group(1)
+        self.date_formats = date_formats(self.spec.pattern)
+        if not any(_is_full_date(f) for f in self.date_formats):
+            raise ImageryError(
+                f"{self.folder}: scenes pattern {self.spec.pattern!r} needs a date field with "
+                "year, month and day, e.g. {date:%Y%m%d} (a year folder {date:%Y}/ may come too)"
+            )
 
     def _band_texts(self) -> dict[str, str] | None:
         return self.spec.bands if isinstance(self.spec.bands, dict) else None
@@ -122,8 +151,8 @@ class LocalSource:
             m = rx.match(path.relative_to(self.folder).as_posix())
             if m is None:
                 continue
-            day = datetime.strptime(m.group("date"), self.date_format).date()
-            if start <= day <= end:
+            day = parse_date(m, self.date_formats)
+            if day is not None and start <= day <= end:
                 key = m.groupdict().get("band") or "data"
                 scenes.setdefault(day, {})[key] = path
         items = [self._item(day, files) for day, files in sorted(scenes.items())]

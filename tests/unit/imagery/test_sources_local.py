@@ -64,3 +64,30 @@ def test_local__no_scene_in_period_names_the_settings(tmp_path):
     img = _folder(tmp_path).model_copy(update={"start": date(2019, 1, 1), "end": date(2019, 2, 1)})
     with pytest.raises(ImageryError, match=r"imagery\.start/end"):
         search_items(img, (117.0, 26.0, 118.0, 27.0))
+
+
+def test_local__year_folders_name_the_date_twice(tmp_path):
+    """``{date:%Y}/…{date:%Y%m%d}…``: year folders are a common layout; a file filed in the
+    wrong year's folder is not read."""
+    dn = np.stack([np.full((N, N), v, "uint16") for v in (250, 400, 300, 2000)])
+    for folder, day in (("2022", "20220301"), ("2022", "20220317"), ("2021", "20220401")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        _tif(tmp_path / folder / f"GF1_WFV_{day}.tif", dn)
+    spec = GF1.replace('"GF1_WFV_{date:%Y%m%d}.tif"', '"{date:%Y}/GF1_WFV_{date:%Y%m%d}.tif"')
+    (tmp_path / "scenes.yaml").write_text(spec.replace("mask:", "# mask:"), encoding="utf-8")
+    img = Imagery(
+        source="local", local={"path": tmp_path}, start=date(2022, 1, 1), end=date(2022, 12, 31)
+    )
+    items = search_items(img, (117.0, 26.0, 118.0, 27.0))
+    assert [it.id for it in items] == ["GF1-WFV_20220301", "GF1-WFV_20220317"]
+
+
+def test_local__pattern_without_a_full_date_is_refused(tmp_path):
+    (tmp_path / "scenes.yaml").write_text(
+        GF1.replace("{date:%Y%m%d}.tif", "{date:%Y}.tif"), encoding="utf-8"
+    )
+    img = Imagery(
+        source="local", local={"path": tmp_path}, start=date(2022, 1, 1), end=date(2022, 12, 31)
+    )
+    with pytest.raises(ImageryError, match="year, month and day"):
+        search_items(img, (117.0, 26.0, 118.0, 27.0))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.judgement.breaks import detect_break
+from pipeline.judgement.breaks import detect_break, detect_breaks
 from pipeline.judgement.single import read_series
 
 DATES = pd.date_range("2015-01-01", "2020-12-31", freq="16D")
@@ -63,3 +63,50 @@ def test_detect_break__onset_is_the_first_low_observation():
     y = np.where(t >= 505, 0.2, 0.8) + np.random.default_rng(1).normal(0, 0.01, len(t))
     hit = detect_break(t, y, min_drop=0.15, min_z=4.0)
     assert hit.passed and hit.day == 510.0
+
+
+def _batch_case(seed: int, n_series: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded series on one date axis: season + noise, a planted drop in every other one,
+    clouds and a late start (the after-planting window) varying per series."""
+    rng = np.random.default_rng(seed)
+    t = 19000 + np.cumsum(rng.integers(3, 15, 150)).astype(float)
+    Y = 0.1 * np.sin(2 * np.pi * t / 365.25)[None] + rng.normal(0, 0.03, (n_series, len(t)))
+    for p in range(0, n_series, 2):
+        Y[p, rng.integers(20, len(t) - 10) :] -= rng.uniform(0.2, 0.8)
+    usable = rng.random(Y.shape) > rng.uniform(0.1, 0.7, (n_series, 1))
+    for p in range(n_series):
+        usable[p, : rng.integers(0, 60)] = False
+    return t, np.where(usable, Y, np.nan), usable
+
+
+def test_detect_breaks__equals_the_per_series_test():
+    """The batch test finds, dates and gates each series as detect_break does (the history
+    fits agree to rounding), with planted drops found and their absence not flagged."""
+    kw = dict(min_drop=0.35, min_z=4.0, min_obs=3, before_days=400, after_days=120,
+              trend=True, season=True)  # fmt: skip
+    for seed in range(3):
+        t, Y, usable = _batch_case(seed)
+        batch = detect_breaks(t, Y, usable, max_cells=20_000, **kw)  # several chunks
+        for p in range(len(Y)):
+            one = detect_break(t[usable[p]], Y[p, usable[p]], **kw)
+            assert batch.found[p] == (one is not None)
+            if one is None:
+                continue
+            assert batch.day[p] == one.day and batch.passed[p] == one.passed, (seed, p)
+            assert t[batch.index[p]] == one.day
+            got = [batch.step[p], batch.z[p], batch.confidence[p]]
+            np.testing.assert_allclose(got, [one.step, one.z, one.confidence], rtol=1e-9)
+        assert batch.passed[0::2].mean() > 0.5 and batch.passed[1::2].mean() < 0.1
+
+
+def test_detect_breaks__plain_level_and_short_series():
+    """Without trend and season, and where no split has enough observations (not found)."""
+    t, Y, usable = _batch_case(7, n_series=20)
+    usable[3, 10:] = False  # too few observations: no testable split
+    batch = detect_breaks(t, Y, usable, min_drop=0.2, min_z=3.0, before_days=240)
+    assert not batch.found[3]
+    for p in range(len(Y)):
+        one = detect_break(t[usable[p]], Y[p, usable[p]], min_drop=0.2, min_z=3.0)
+        assert batch.found[p] == (one is not None)
+        if one is not None:
+            assert batch.day[p] == one.day and abs(batch.step[p] - one.step) < 1e-12
