@@ -424,14 +424,27 @@ class Evidence(_Frozen):
         3, ge=1, description="clear observations a dry season needs to give a level"
     )
     survival_gap: float = Field(
-        0.15, gt=0, description="forest-likeness gain below the peers' that means low survival"
+        0.15,
+        gt=0,
+        description="mean dry-season forest-likeness gain below the nearest peers' (change units)"
+        " that means low survival",
     )
     peer_baseline_band: float = Field(
         0.3, gt=0, description="peers start within this forest-likeness of the plot's baseline"
     )
     min_peers: int = Field(3, ge=1)
+    survival_peers: int = Field(
+        8, ge=1, description="survival is read against this many nearest peers in starting level"
+    )
     loss_drop: float = Field(
         0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
+    )
+    loss_spread: float = Field(
+        3.0,
+        gt=0,
+        description="the loss step must also stand this many robust standard deviations (1.4826"
+        " MAD) above the run's median step: in a noisy low-contrast landscape honest plots' steps"
+        " pass a fixed magnitude gate",
     )
     loss_min_obs: int = Field(3, ge=1)
     loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
@@ -446,6 +459,11 @@ class Evidence(_Frozen):
         " reason the rules did not give is added where its probability >= model_add_threshold",
     )
     model_add_threshold: float = Field(0.8, gt=0, le=1)
+    thresholds: Path | None = Field(
+        None,
+        description="a thresholds.json fitted on labelled runs (pipeline.judgement.calibrate);"
+        " its values replace the defaults of the keys it names, a key set in the config wins",
+    )
     loss_z: float = Field(
         4.0, gt=0, description="break statistic (moving-sum of residuals / history noise) gate"
     )

@@ -1,13 +1,18 @@
-"""Multi-world evaluation: worlds that differ in starting land and climate, a model fitted on
-two of them and every world scored with the rules alone and with rules + model.
+"""Multi-world evaluation, held out: thresholds and a model fitted on two worlds, every world
+scored with them.
 
 For each world preset in ``--worlds`` (default: the seven ``pipeline.demo.presets.VARIANTS``)
 the script makes the world (seed ``--seed``) and runs the pipeline in one process (reused when
-``--work`` already holds them), trains the per-reason model on the ``--train`` worlds, then
-re-judges every world with ``evidence.model`` set (policy ``add``) and prints a Markdown table:
-per world the recall of each imagery reason, the share of genuine plots ``inconsistent`` and
-``suspect``, and the planted-area error. ``--readme`` writes the table into README.md between
-the ``evaluation`` markers.
+``--work`` already holds them). The ``--train`` presets are also made with each of
+``--train-seeds`` (under ``--work``/train/). On those training runs only it fits the rule
+thresholds (:func:`pipeline.judgement.calibrate.fit_thresholds`: genuine inconsistent ≤ 1 %,
+suspect ≤ 5 % in every training run) and then the per-reason model on their evidence; both go
+to ``--work``/models/evidence/ (``thresholds.json``, ``model.joblib``, ``card.json``). Every
+world is re-judged with the fitted thresholds, once by the rules alone and once with the model
+(policy ``add``), and a Markdown table is printed: per world the recall of each imagery reason,
+the share of genuine plots ``inconsistent`` and ``suspect``, the planted-area error and the
+loss-date error. ``--readme`` writes the table into README.md between the ``evaluation``
+markers.
 
 Usage: ``python scripts/evaluate_worlds.py [--work /tmp/tushu-eval] [--seed 1] [--readme]``
 """
@@ -23,7 +28,8 @@ import pandas as pd
 
 from pipeline.demo.presets import VARIANTS, get_spec
 from pipeline.demo.settings import demo_settings
-from pipeline.judgement.evaluate import evaluate_run
+from pipeline.judgement.calibrate import LabelledRun, fit_thresholds, save_thresholds
+from pipeline.judgement.evaluate import evaluate_run, read_truth
 from pipeline.judgement.model import fit_model, save_model, training_table
 
 REASONS = (
@@ -41,8 +47,8 @@ def make_and_run(args: tuple[str, int, str]) -> str:
     from pipeline.demo.world import make_world
     from pipeline.workflow.inprocess import run_in_process
 
-    preset, seed, work = args
-    root = Path(work) / preset
+    preset, seed, folder = args
+    root = Path(folder)
     if not (root / "world" / "truth.csv").is_file():
         make_world(root / "world", preset, seed)
     if not (root / "out" / "plots.parquet").is_file():
@@ -50,16 +56,24 @@ def make_and_run(args: tuple[str, int, str]) -> str:
     return preset
 
 
-def judge(preset: str, work: Path, model: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(result, truth) of a world judged again from its tile results (current evidence code)."""
+def world_folder(work: Path, preset: str, seed: int, main_seed: int) -> Path:
+    """Where a world lives: ``work/<preset>`` for the scored seed, ``work/train/<preset>-s<seed>``
+    for the extra training seeds."""
+    return work / preset if seed == main_seed else work / "train" / f"{preset}-s{seed}"
+
+
+def judge(
+    preset: str, root: Path, thresholds: dict[str, float], model: Path | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(result, truth) of a world judged again from its tile results (current evidence code)
+    with ``thresholds`` and, when given, the model (policy ``add``)."""
     from pipeline.layout import RunLayout
     from pipeline.results.rejudge import rejudge_run
 
-    root = work / preset
     settings = demo_settings(root / "world", root / "out", preset)
     with_model = {"model": model, "model_policy": "add"} if model is not None else {}
-    result = rejudge_run(RunLayout.of(root / "out"), settings, **with_model)
-    return result, pd.read_csv(root / "world" / "truth.csv")
+    result = rejudge_run(RunLayout.of(root / "out"), settings, **thresholds, **with_model)
+    return result, read_truth(root / "world" / "truth.csv")
 
 
 def row(preset: str, with_model: bool, report: dict, train: bool) -> str:
@@ -97,17 +111,26 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--worlds", nargs="+", default=list(VARIANTS))
     ap.add_argument("--train", nargs="+", default=["south-shrub", "north-bare"])
+    ap.add_argument("--train-seeds", nargs="+", type=int, default=[1, 2, 3, 4])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--readme", action="store_true", help="write the table into README.md")
     a = ap.parse_args()
     work = a.work.absolute()
     work.mkdir(parents=True, exist_ok=True)
+    train = [(w, s, world_folder(work, w, s, a.seed)) for w in a.train for s in a.train_seeds]
+    jobs = [(w, a.seed, str(work / w)) for w in a.worlds]
+    jobs += [(w, s, str(f)) for w, s, f in train if s != a.seed]
     with ProcessPoolExecutor(a.jobs) as pool:
-        list(pool.map(make_and_run, [(w, a.seed, str(work)) for w in a.worlds]))
+        list(pool.map(make_and_run, jobs))
 
-    pairs = [judge(w, work, None) for w in a.train]
-    model = fit_model(training_table(pairs), [f"{w} seed {a.seed}" for w in a.train])
-    model_dir = save_model(model, work / "models" / "evidence")
+    labelled = [LabelledRun(f"{w} seed {s}", *judge(w, f, {}, None)) for w, s, f in train]
+    fitted = fit_thresholds(labelled)
+    model_dir = work / "models" / "evidence"
+    save_thresholds(fitted, model_dir)
+    print("fitted thresholds:", fitted.values)
+    pairs = [judge(w, f, fitted.values, None) for w, _, f in train]
+    model = fit_model(training_table(pairs), [r.name for r in labelled])
+    save_model(model, model_dir)
 
     header = ["world", "climate", "starting land", "judged by"]
     header += [name for _, name in REASONS] + ["genuine inconsistent", "genuine suspect"]
@@ -116,7 +139,8 @@ def main() -> None:
     scored = {False: [], True: []}
     for w in a.worlds:
         for with_model in (False, True):
-            report = evaluate_run(*judge(w, work, model_dir if with_model else None))
+            run = judge(w, work / w, fitted.values, model_dir if with_model else None)
+            report = evaluate_run(*run)
             lines.append(row(w, with_model, report, w in a.train))
             if w not in a.train:
                 scored[with_model].append(report)

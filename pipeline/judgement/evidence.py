@@ -35,6 +35,8 @@ from pipeline.imagery.series import (
     update_prep,
 )
 from pipeline.judgement.breaks import detect_break
+from pipeline.judgement.spread import robust_scores
+from pipeline.judgement.survival import growing_levels, survival_gaps
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -63,6 +65,10 @@ EVIDENCE_COLUMNS = (
     "n_planting_year_obs",
     "n_survival_winter_obs",
     "missing_winter",
+    "survival_gap_mean",
+    "survival_seasons",
+    "survival_gap_growing",
+    "loss_drop_spread",
 )
 
 
@@ -232,6 +238,16 @@ def compute_evidence(
             anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
         _survival(out, seasons, levels, cohort, peers, y, start_level, ev)
     _loss(out, anomaly, day, after, ev)
+    out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
+    lost = (
+        (out["loss_drop"].to_numpy() >= ev.loss_drop)
+        & (out["loss_z"].to_numpy() >= ev.loss_z)
+        & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
+    )
+    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev)
+    out["survival_gap_mean"], out["survival_seasons"] = gap, n_seasons
+    grow = growing_levels(Xc - _same_month_baseline(Xc, before, dates), dates, ev.min_winter_obs)
+    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev)[0]
     return out
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipeline.codes import split_reasons
 from pipeline.config import Evidence
+from pipeline.judgement.calibrate import apply_thresholds
 from pipeline.judgement.decide import flag_plots
 from pipeline.judgement.evidence import compute_evidence
 from pipeline.judgement.model import load_model, predict_reasons
@@ -53,6 +54,7 @@ def judge_with_trace(
     per plot and date (row, date, ndvi, ndmi, bsi, clear_share); ``pixels``: per-plot planted
     shares from the tile step.
     """
+    evidence = apply_thresholds(evidence)
     ev = compute_evidence(plots, series, pixels, evidence)
     rules = IMAGERY_RULES
     if evidence.model is not None:

@@ -51,9 +51,12 @@ FEATURES = (
     "planted_share",
     "data_share",
     "winter_gap_peers",
+    "survival_gap_mean",
+    "survival_gap_growing",
     "years_observed",
     "loss_drop",
     "loss_z",
+    "loss_drop_spread",
 )
 #: Truth scenarios of plots the imagery judges (design-stage and desk-only plots are left out).
 TRAIN_SCENARIOS = ("GENUINE", *MODEL_REASONS)

@@ -141,7 +141,11 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "VEGETATION_LOSS",
-        (Comparison("loss_drop", ">=", "loss_drop"), Comparison("loss_z", ">=", "loss_z")),
+        (
+            Comparison("loss_drop", ">=", "loss_drop"),
+            Comparison("loss_z", ">=", "loss_z"),
+            Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
+        ),
         applies=_not_design,
     ),
     Rule(
@@ -154,7 +158,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         "LOW_SURVIVAL",
         (
             Comparison("years_observed", ">=", "survival_min_years"),
-            Comparison("winter_gap_peers", "<", "survival_gap", negate_threshold=True),
+            Comparison("survival_gap_mean", "<", "survival_gap", negate_threshold=True),
         ),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),

@@ -69,6 +69,8 @@ def test_compute_evidence__planted_signals_found():
     assert ev.loc[8, "loss_date"] == pd.Timestamp("2023-07-10")  # the first low observation
     assert ev.loc[9, "winter_gap_peers"] < -EV.survival_gap
     assert (ev.loc[:5, "winter_gap_peers"].abs() < EV.survival_gap).all()
+    assert ev.loc[9, "survival_gap_mean"] < -EV.survival_gap
+    assert (ev.loc[:5, "survival_gap_mean"].abs() < EV.survival_gap).all()
 
 
 def test_flag_plots__reasons_and_statuses():

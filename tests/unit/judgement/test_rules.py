@@ -25,7 +25,8 @@ GOOD = pd.Series(
         "loss_drop": 0.02,
         "loss_z": 1.0,
         "years_observed": 3,
-        "winter_gap_peers": 0.0,
+        "survival_gap_mean": 0.0,
+        "loss_drop_spread": 0.0,
     }
 )
 
@@ -37,7 +38,7 @@ def test_apply_rules__every_code_is_in_the_codes_table():
 def test_apply_rules__clean_plot_gives_no_code_and_a_full_trace():
     codes, trace = apply_rules(PLOT, GOOD, EV)
     assert codes == []
-    assert {c.metric for c in trace} >= {"planted_share", "loss_drop", "winter_gap_peers"}
+    assert {c.metric for c in trace} >= {"planted_share", "loss_drop", "survival_gap_mean"}
     assert not any(c.fired for c in trace)
 
 
@@ -61,15 +62,24 @@ def test_apply_rules__prep_signal_spares_no_planting():
 
 def test_apply_rules__loss_silences_low_survival():
     bad = GOOD.copy()
-    bad["loss_drop"], bad["loss_z"], bad["winter_gap_peers"] = 0.6, 9.0, -0.4
+    bad["loss_drop"], bad["loss_z"], bad["survival_gap_mean"] = 0.6, 9.0, -0.4
+    bad["loss_drop_spread"] = 8.0
     assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
     bad["loss_z"] = 2.0  # a large step that the break statistic does not support
     assert apply_rules(PLOT, bad, EV)[0] == ["LOW_SURVIVAL"]
     bad["loss_drop"] = 0.0
     codes, trace = apply_rules(PLOT, bad, EV)
     assert codes == ["LOW_SURVIVAL"]
-    gap = next(c for c in trace if c.metric == "winter_gap_peers")
+    gap = next(c for c in trace if c.metric == "survival_gap_mean")
     assert gap.threshold == -EV.survival_gap and gap.op == "<"
+
+
+def test_apply_rules__a_loss_step_within_the_runs_spread_is_no_loss():
+    bad = GOOD.copy()
+    bad["loss_drop"], bad["loss_z"], bad["loss_drop_spread"] = 0.6, 9.0, 8.0
+    assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
+    bad["loss_drop_spread"] = 2.0  # the run's honest plots step as much (a noisy landscape)
+    assert apply_rules(PLOT, bad, EV)[0] == []
 
 
 def test_apply_rules__design_plot_read_only_for_forest():

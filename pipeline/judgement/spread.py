@@ -1,0 +1,24 @@
+"""A metric read against the run's own spread of it: how far a plot stands out from the others.
+
+Where forest and open land are hardly apart in the imagery (a northern landscape of sparse
+trees, grass and snowy winters) every plot's series is noisier in change units, and the largest
+step of an honest plot can pass a fixed magnitude gate. Read against the steps of all plots of
+the same run, a felling still stands far out while that noise does not: ``robust_scores``
+gives ``(value − median) / (1.4826 · MAD)`` over the plots with a value (the median and MAD
+ignore the few plots that truly changed), with the MAD floored at ``min_spread``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def robust_scores(values: np.ndarray, min_spread: float) -> np.ndarray:
+    """Robust z-scores of ``values`` (dims plots; NaN stays NaN, and all NaN where fewer than
+    5 plots have a value: too few to know the spread)."""
+    ok = np.isfinite(values)
+    if ok.sum() < 5:
+        return np.full(len(values), np.nan)
+    med = float(np.median(values[ok]))
+    mad = 1.4826 * float(np.median(np.abs(values[ok] - med)))
+    return (values - med) / max(mad, min_spread)
