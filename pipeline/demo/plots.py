@@ -19,6 +19,7 @@ from pipeline.demo.shapes import (
     make_multipolygon,
     make_star_polygon,
 )
+from pipeline.demo.species import SPECIES_TRAITS
 from pipeline.errors import TushuError
 
 #: Species name -> years to reach full cover, and its share among plantings.
@@ -28,6 +29,12 @@ SPECIES_NORTH = {"油松": (5.0, 0.45), "侧柏": (5.5, 0.3), "樟子松": (4.5,
 PLANTED_SCENARIOS = (
     "LOW_SURVIVAL", "PARTIAL_PLANTING", "VEGETATION_LOSS", "INSUFFICIENT_DATA",
 )  # fmt: skip
+#: Autumn-planted plots of these scenarios are planted in the autumn before their year (their
+#: survival, loss or cloud-trap story needs the time).
+EARLY_SCENARIOS = ("LOW_SURVIVAL", "VEGETATION_LOSS", "INSUFFICIENT_DATA")
+#: Scenarios whose plots may lie on bamboo (a claim on a standing bamboo stand is relabelled
+#: PRE_EXISTING_FOREST); the others draw their land from the mix without bamboo.
+BAMBOO_SCENARIOS = (GENUINE, "NO_PLANTING_EVIDENCE")
 
 
 @dataclass
@@ -67,16 +74,35 @@ class Prior:
     species: str
 
 
-def _draw_planting(rng: np.random.Generator, plot: Plot) -> None:
+def _draw_planting(rng: np.random.Generator, plot: Plot, spec: WorldSpec) -> None:
     """Planting and site-preparation dates and growth parameters of a plot."""
-    plot.plant = dt.date(plot.year, 1, 1) + dt.timedelta(days=int(rng.integers(0, 120)))
+    autumn = spec.planting_season == "autumn"
+    if spec.planting_season == "mixed":
+        autumn = bool(rng.random() < 0.5)
+    if autumn:  # 秋冬造林: Oct–Dec of Y−1 (counted in year Y) or of Y itself
+        early = plot.scenario in EARLY_SCENARIOS or rng.random() < 0.5
+        start = dt.date(plot.year - 1 if early else plot.year, 10, 1)
+        plot.plant = start + dt.timedelta(days=int(rng.integers(0, 92)))
+    else:
+        plot.plant = dt.date(plot.year, 1, 1) + dt.timedelta(days=int(rng.integers(0, 120)))
     plot.prep = plot.plant - dt.timedelta(days=int(rng.integers(0, 61)))
+    if spec.species_mix:
+        traits = SPECIES_TRAITS[plot.species]
+        plot.grow_days = traits.years * 365.25 * rng.uniform(0.85, 1.15)
+        plot.fmax = min(0.95, traits.closure * rng.uniform(0.9, 1.1))
+        return
     years = {**SPECIES, **SPECIES_NORTH}[plot.species][0]
     plot.grow_days = years * 365.25 * rng.uniform(0.85, 1.15)
     plot.fmax = min(0.92, 0.85 * rng.uniform(0.85, 1.15))
 
 
-def _draw_species(rng: np.random.Generator, climate: str = "south") -> str:
+def _draw_species(
+    rng: np.random.Generator, climate: str = "south", mix: tuple[tuple[str, float], ...] = ()
+) -> str:
+    """A planted species: from the world's ``species_mix`` or the climate's classic table."""
+    if mix:
+        names, p = [m[0] for m in mix], np.array([m[1] for m in mix], dtype=float)
+        return names[int(rng.choice(len(names), p=p / p.sum()))]
     table = SPECIES_NORTH if climate == "north" else SPECIES
     names = list(table)
     p = np.array([table[n][1] for n in names])
@@ -96,7 +122,7 @@ def plan_plots(spec: WorldSpec, rng: np.random.Generator) -> list[Plot]:
     for scenario, n in spec.counts:
         offset = int(rng.integers(len(years)))  # years alternate: about half each
         for k in range(n):
-            p = Plot(scenario, None, species=_draw_species(rng, spec.climate))
+            p = Plot(scenario, None, species=_draw_species(rng, spec.climate, spec.species_mix))
             slot = k // 2 if scenario in PAIRED_SCENARIOS else k
             p.year = years[(slot + offset) % len(years)]
             if scenario in ("LOW_SURVIVAL", "INSUFFICIENT_DATA"):
@@ -115,7 +141,7 @@ def plan_plots(spec: WorldSpec, rng: np.random.Generator) -> list[Plot]:
                 p.missing = ("造林年度", "上报面积", "县")[k % 3]
             elif scenario == "INVALID_GEOMETRY":
                 p.bowtie = not (k == n - 1 and n >= 2)
-            _draw_planting(rng, p)
+            _draw_planting(rng, p, spec)
             if not p.planted:
                 p.prep = p.plant = None
             if scenario == "LOW_SURVIVAL":
@@ -126,9 +152,24 @@ def plan_plots(spec: WorldSpec, rng: np.random.Generator) -> list[Plot]:
                 a, b = (dt.date.fromisoformat(s) for s in window)
                 p.loss = a + dt.timedelta(days=int(rng.integers(0, (b - a).days + 1)))
             if p.base == "shrub":
-                p.base = draw_land(rng, spec.land_mix)
+                mix = spec.land_mix
+                if scenario not in BAMBOO_SCENARIOS:
+                    mix = tuple(m for m in mix if m[0] != "bamboo")
+                p.base = draw_land(rng, mix)
+            _apply_land(rng, p, spec)
             plots.append(p)
     return plots
+
+
+def _apply_land(rng: np.random.Generator, p: Plot, spec: WorldSpec) -> None:
+    """Bamboo worlds: half the forest plots lie on bamboo; a genuine or unplanted claim on a
+    bamboo stand is a claim on forest-like cover, so a perfect checker reports
+    PRE_EXISTING_FOREST (the stand stays)."""
+    if p.scenario == "PRE_EXISTING_FOREST" and "bamboo" in dict(spec.land_mix):
+        p.base = "bamboo" if rng.random() < 0.5 else "forest"
+    if p.base == "bamboo" and p.scenario in BAMBOO_SCENARIOS:
+        p.scenario, p.planted, p.share, p.closure = "PRE_EXISTING_FOREST", False, 0.0, False
+        p.prep = p.plant = None
 
 
 def draw_land(rng: np.random.Generator, mix: tuple[tuple[str, float], ...]) -> str:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pipeline.codes import REASONS
+from pipeline.demo.species import SPECIES_TRAITS
 from pipeline.errors import ConfigError
 
 GENUINE = "GENUINE"
@@ -21,10 +22,20 @@ PAIRED_SCENARIOS = ("DUPLICATE_ID", "OVERLAP")
 MU_M2 = 2000.0 / 3.0  # 1 亩 in m²
 #: Starting land classes a planted plot may lie on (the ``land_mix`` axis of a world):
 #: shrub/grass hills (灌草地), bare hills (荒山荒地 / 裸地), grassland, sparse forest (疏林地,
-#: planted in the gaps: 补植) and sloping cropland returned to forest (退耕还林).
-LAND_CLASSES = ("shrub", "bare", "grass", "sparse", "crop")
+#: planted in the gaps: 补植), sloping cropland returned to forest (退耕还林), old economic
+#: forest (``orchard``: 油茶 rows on terraces, clean-cultivated so bare soil shows between the
+#: rows, low canopy closure; cleared and replanted) and moso bamboo (``bamboo``, 毛竹: dense
+#: evergreen cover, so a claim on it is PRE_EXISTING_FOREST; south only).
+LAND_CLASSES = ("shrub", "bare", "grass", "sparse", "crop", "orchard", "bamboo")
 #: Climates: the humid evergreen south; the north with deciduous forest and snowy winters.
 CLIMATES = ("south", "north")
+#: Planting seasons: ``spring`` (planted Jan–Apr of the claimed year Y), ``autumn`` (秋冬造林:
+#: planted Oct–Dec of Y−1 or of Y, still claimed as year Y), ``mixed`` (half of each).
+PLANTING_SEASONS = ("spring", "autumn", "mixed")
+#: Sensors: ``s2`` (Sentinel-2 L2A, six bands + SCL, STAC catalog) or ``wfv`` (a GF-1 / GF-6
+#: WFV-like 4-band sensor without SWIR: blue, green, red, nir at 16 m + a cloud-mask file,
+#: written as a local-files folder ``scenes/`` with its ``scenes.yaml``).
+SENSORS = ("s2", "wfv")
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,11 @@ class WorldSpec:
     land_mix: tuple[tuple[str, float], ...] = (("shrub", 1.0),)  # starting land, weights
     climate: str = "south"  # phenology, snow and cloud calendar (CLIMATES)
     cloud_scale: float = 1.0  # multiplies the monthly probability of a cloudy date
+    planting_season: str = "spring"  # PLANTING_SEASONS
+    sensor: str = "s2"  # SENSORS
+    #: planted species and weights (names of ``species.SPECIES_TRAITS``: growth years and canopy
+    #: closure per species); empty: the climate's classic species table
+    species_mix: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.width_m % (2 * self.pixel_m) or self.height_m % (2 * self.pixel_m):
@@ -75,6 +91,23 @@ class WorldSpec:
         for land, weight in self.land_mix:
             if land not in LAND_CLASSES or weight < 0:
                 raise ConfigError(f"preset {self.name!r}: land_mix takes {LAND_CLASSES} weights")
+        lands = dict(self.land_mix)
+        if "bamboo" in lands and (self.climate != "south" or len(lands) == 1):
+            raise ConfigError(
+                f"preset {self.name!r}: bamboo grows in the south only and needs another land "
+                "class in land_mix beside it (plots other than genuine and unplanted ones)"
+            )
+        if self.planting_season not in PLANTING_SEASONS:
+            raise ConfigError(
+                f"preset {self.name!r}: planting_season must be one of {PLANTING_SEASONS}"
+            )
+        if self.sensor not in SENSORS:
+            raise ConfigError(f"preset {self.name!r}: sensor must be one of {SENSORS}")
+        for species, weight in self.species_mix:
+            if species not in SPECIES_TRAITS or weight < 0:
+                raise ConfigError(
+                    f"preset {self.name!r}: species_mix takes weights of {tuple(SPECIES_TRAITS)}"
+                )
         for scenario, n in self.counts:
             if scenario not in SCENARIOS:
                 raise ConfigError(f"preset {self.name!r}: unknown scenario {scenario!r}")
@@ -264,6 +297,27 @@ VARIANTS: dict[str, WorldSpec] = {
         _variant("north-bare", (("bare", 0.6), ("grass", 0.4)), "north"),
         _variant("north-mixed", (("shrub", 0.4), ("bare", 0.3), ("crop", 0.3)), "north"),
         _variant("north-sparse", (("sparse", 0.5), ("grass", 0.5)), "north", 0.8),
+        # the axes added later: planting season, sensor, species, orchard and bamboo land
+        _variant(
+            "south-autumn",
+            (("shrub", 0.4), ("bare", 0.3), ("orchard", 0.3)),
+            planting_season="autumn",
+        ),
+        _variant(
+            "north-ndvi", (("bare", 0.5), ("grass", 0.3), ("shrub", 0.2)), "north", sensor="wfv"
+        ),
+        _variant("south-bamboo-orchard", (("orchard", 0.4), ("bamboo", 0.2), ("shrub", 0.4))),
+        _variant(
+            "south-species",
+            (("shrub", 0.5), ("bare", 0.5)),
+            species_mix=(
+                ("桉树", 0.3),
+                ("杉木", 0.2),
+                ("马尾松", 0.2),
+                ("木荷", 0.2),
+                ("油茶", 0.1),
+            ),
+        ),
     )
 }
 PRESETS.update(VARIANTS)

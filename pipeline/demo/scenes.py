@@ -134,6 +134,7 @@ class Scene:
     scl: np.ndarray  # dims (rows/2, cols/2), uint8
     cloud_cover: float  # percent of valid 20 m pixels flagged cloud (SCL 8, 9, 10)
     swath_edge: tuple[float, float, float] | None  # valid where a*col + b*row <= c
+    scl10: np.ndarray | None = None  # SCL at 10 m, 0 outside the swath, dims (rows, cols)
 
 
 def make_trap_alpha(grid: Grid, trap: shapely.Polygon) -> np.ndarray:
@@ -238,4 +239,5 @@ def _pack(out: np.ndarray, scl: np.ndarray, valid: np.ndarray, edge) -> Scene:
     n_valid = int(valid20.sum())
     flagged = int(np.isin(scl20[valid20], (8, 9, 10)).sum())
     cover = 100.0 * flagged / n_valid if n_valid else 100.0
-    return Scene(dn[:4], dn20, scl20, round(cover, 2), edge)
+    scl10 = np.where(valid, scl, 0).astype(np.uint8)
+    return Scene(dn[:4], dn20, scl20, round(cover, 2), edge, scl10)

@@ -10,6 +10,7 @@ from pipeline.config import (
     Imagery,
     Layers,
     LayerSource,
+    LocalOptions,
     PlotSource,
     Settings,
 )
@@ -22,15 +23,22 @@ DEMO_PERIODS = {
 
 
 def demo_settings(world_dir: Path, output_dir: Path, preset: str = "default") -> Settings:
-    """Settings for a run on a demo world written by :func:`pipeline.demo.make_world`.
+    """Settings for a run on a demo world written by :func:`pipeline.demo.make_world` (a
+    ``wfv``-sensor world is read as local files from its ``scenes/`` folder).
 
     Paths are kept as given (absolute paths make a config valid from any folder).
     """
     world_dir = Path(world_dir)
+    spec = get_spec(preset)
     start, end = DEMO_PERIODS.get(preset, (None, None))
     if start is None:
-        spec = get_spec(preset)
         start, end = date.fromisoformat(spec.start), date.fromisoformat(spec.end)
+    if spec.sensor == "wfv":  # 4 bands and a cloud mask in a local-files folder
+        imagery = Imagery(
+            source="local", local=LocalOptions(path=world_dir / "scenes"), start=start, end=end
+        )
+    else:
+        imagery = Imagery(catalog=str(world_dir / "stac" / "catalog.json"), start=start, end=end)
     return Settings(
         output_dir=Path(output_dir),
         plots=PlotSource(path=world_dir / "plots.gpkg", layer="plots", columns=ColumnMap()),
@@ -49,5 +57,5 @@ def demo_settings(world_dir: Path, output_dir: Path, preset: str = "default") ->
             ),
             restricted=LayerSource(path=world_dir / "farmland.gpkg", layer="farmland"),
         ),
-        imagery=Imagery(catalog=str(world_dir / "stac" / "catalog.json"), start=start, end=end),
+        imagery=imagery,
     )

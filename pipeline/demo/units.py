@@ -12,6 +12,7 @@ from pipeline.demo.grid import Grid
 from pipeline.demo.landscape import Background
 from pipeline.demo.plots import SPECIES, Plot, Prior, draw_land
 from pipeline.demo.presets import WorldSpec
+from pipeline.demo.species import CLEAN_HERB_CAP, SPECIES_TRAITS
 from pipeline.demo.spectra import CROPLAND, FOREST, SHRUB, UNIT_DEFAULTS, UnitTable
 
 CLOSURE_RATE = 0.03  # shrub cover gained per year under hill closure (以封代造)
@@ -20,6 +21,9 @@ NATURAL_LAND = {
     "bare": (0.0, 0.04, 0.75, 0.9),  # 荒山荒地 / 裸地: thin grass on bare ground
     "grass": (0.0, 0.03, 0.05, 0.12),
     "sparse": (0.3, 0.45, 0.04, 0.1),  # 疏林地: site preparation spares the standing trees
+    # old 油茶 orchard: evergreen rows, clean-cultivated bare soil between them, few weeds
+    "orchard": (0.3, 0.42, 0.55, 0.7),
+    "bamboo": (0.88, 0.94, 0.01, 0.03),  # 毛竹 stand: dense evergreen culms and leaves
 }
 #: Herb share of the ground kept by tending after planting, per starting land.
 HERB_CAP = {"bare": (0.15, 0.3)}
@@ -39,7 +43,7 @@ def _natural_unit(rng: np.random.Generator, base: str, closure: bool = False) ->
         lo_t, hi_t, lo_s, hi_s = NATURAL_LAND[base]
         tree0 = rng.uniform(lo_t, hi_t)
         return {
-            "kind": SHRUB,
+            "kind": FOREST if base == "bamboo" else SHRUB,
             "tree0": tree0,
             "soil0": rng.uniform(lo_s, hi_s),
             "rate": CLOSURE_RATE if closure else 0.0,
@@ -53,6 +57,14 @@ def _natural_unit(rng: np.random.Generator, base: str, closure: bool = False) ->
     }
 
 
+def _herb_cap(plot: Plot) -> tuple[float, float]:
+    """Range of the herb share kept by tending: clean-cultivated species keep bare rows."""
+    traits = SPECIES_TRAITS.get(plot.species)
+    if traits is not None and traits.clean:
+        return CLEAN_HERB_CAP
+    return HERB_CAP.get(plot.base, (0.55, 0.68))
+
+
 def _plot_unit(rng: np.random.Generator, plot: Plot) -> dict:
     unit = _natural_unit(rng, plot.base, plot.closure)
     unit |= {"phase": rng.uniform(-10, 10), "bright": rng.uniform(0.97, 1.03)}
@@ -62,7 +74,7 @@ def _plot_unit(rng: np.random.Generator, plot: Plot) -> dict:
             "plant": to_day(plot.plant),
             "grow": plot.grow_days,
             "fmax": plot.fmax,
-            "herb_cap": rng.uniform(*HERB_CAP.get(plot.base, (0.55, 0.68))),
+            "herb_cap": rng.uniform(*_herb_cap(plot)),
             "loss": to_day(plot.loss),
         }
     return unit

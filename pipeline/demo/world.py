@@ -33,6 +33,7 @@ from pipeline.demo.scenes import (
     make_trap_zone,
     render_scene,
 )
+from pipeline.demo.sensors import write_wfv_description, write_wfv_scene
 from pipeline.demo.terrain import compute_sun_angles
 from pipeline.demo.units import build_mixing, build_units, shape_land, to_day
 from pipeline.errors import TushuError
@@ -47,7 +48,7 @@ class WorldPaths:
     """Where make_world wrote each output."""
 
     root: Path
-    catalog: Path  # stac/catalog.json
+    catalog: Path  # stac/catalog.json; sensor wfv: scenes/scenes.yaml (a local-files folder)
     plots: Path  # plots.gpkg
     prior: Path  # prior_plots.gpkg
     counties: Path  # counties.gpkg
@@ -100,12 +101,14 @@ def _write_layers(
 
 
 def _write_imagery(
-    stac_dir: Path, ctx: SceneContext, params: list[DateParams], seed: int
+    out_dir: Path, ctx: SceneContext, params: list[DateParams], seed: int, sensor: str = "s2"
 ) -> tuple[list, list[str]]:
-    """Render every date, write the COGs of scenes up to 95 % cloud (two writer threads)."""
-    if stac_dir.exists():
-        shutil.rmtree(stac_dir)
-    stac_dir.mkdir()
+    """Render every date, write the COGs of scenes up to 95 % cloud (two writer threads): a
+    STAC item per scene (``s2``) or 4-band files and cloud masks in a local folder (``wfv``)."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir()
+    write = write_wfv_scene if sensor == "wfv" else write_scene
     items, skipped = [], []
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending: list[tuple[dt.date, float, tuple | None, Future]] = []
@@ -114,13 +117,27 @@ def _write_imagery(
             if scene.cloud_cover > MAX_CLOUD_COVER:
                 skipped.append(p.date.isoformat())
                 continue
-            fut = pool.submit(write_scene, stac_dir, p.date, scene, ctx.grid)
+            fut = pool.submit(write, out_dir, p.date, scene, ctx.grid)
             pending.append((p.date, scene.cloud_cover, scene.swath_edge, fut))
             if len(pending) > 4:
                 pending[-5][3].result()  # keep at most a few scenes in memory
         for date, cover, edge, fut in pending:
-            items.append(make_item(date, cover, edge, fut.result(), ctx.grid))
+            written = fut.result()
+            if sensor != "wfv":
+                items.append(make_item(date, cover, edge, written, ctx.grid))
+            else:
+                items.append(date)
     return items, skipped
+
+
+def _remove_other_imagery(root: Path, sensor: str) -> None:
+    """Delete the imagery folder a world of the other sensor left in root (only one this
+    generator wrote: the demo catalog, or a scenes.yaml naming the demo sensor)."""
+    stac, scenes = root / "stac" / "catalog.json", root / "scenes" / "scenes.yaml"
+    if sensor == "wfv" and stac.is_file() and '"id": "tushu-demo"' in stac.read_text("utf-8"):
+        shutil.rmtree(stac.parent)
+    if sensor == "s2" and scenes.is_file() and "sensor: GFW-demo" in scenes.read_text("utf-8"):
+        shutil.rmtree(scenes.parent)
 
 
 def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPaths:
@@ -169,7 +186,9 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
     del label
     paths = WorldPaths(
         root=root,
-        catalog=root / "stac" / "catalog.json",
+        catalog=root / "stac" / "catalog.json"
+        if spec.sensor == "s2"
+        else root / "scenes" / "scenes.yaml",
         plots=root / "plots.gpkg",
         prior=root / "prior_plots.gpkg",
         counties=root / "counties.gpkg",
@@ -177,8 +196,13 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         truth=root / "truth.csv",
     )
     truth = _write_layers(paths, plots, priors, bg, grid, rng_tables)
-    items, skipped = _write_imagery(root / "stac", ctx, params, seed)
-    write_catalog(root / "stac", items, grid)
+    _remove_other_imagery(root, spec.sensor)
+    if spec.sensor == "wfv":
+        items, skipped = _write_imagery(root / "scenes", ctx, params, seed, "wfv")
+        write_wfv_description(root / "scenes")
+    else:
+        items, skipped = _write_imagery(root / "stac", ctx, params, seed)
+        write_catalog(root / "stac", items, grid)
     counts = truth["scenario"].value_counts()
     info = {
         "seed": int(seed),
@@ -194,6 +218,9 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         "cloud_trap_window": [d.isoformat() for d in trap_window],
         "climate": spec.climate,
         "land_mix": dict(spec.land_mix),
+        "planting_season": spec.planting_season,
+        "sensor": spec.sensor,
+        "species_mix": dict(spec.species_mix),
         "crs_imagery": "EPSG:32650",
         "crs_vectors": "EPSG:4490",
     }

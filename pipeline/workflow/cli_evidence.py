@@ -97,15 +97,21 @@ def series(
 
 def print_by_land(report: dict, world_json: Path) -> None:
     """Per starting land class (truth column ``land``): recall of each reason and the genuine
-    plots' status shares; the world's climate when its world.json is beside the truth."""
+    plots' status shares; the world's climate, sensor and planting season when its world.json
+    is beside the truth."""
     from rich.table import Table
 
     if not report.get("by_land"):
         return
-    climate = "-"
+    climate, sensor, season = "-", "-", "-"
     if world_json.is_file():
-        climate = json.loads(world_json.read_text(encoding="utf-8")).get("climate", "south")
-    table = Table(title=f"By starting land class (climate: {climate})")
+        info = json.loads(world_json.read_text(encoding="utf-8"))
+        climate = info.get("climate", "south")
+        sensor, season = info.get("sensor", "s2"), info.get("planting_season", "spring")
+    table = Table(
+        title=f"By starting land class (climate: {climate}, sensor: {sensor}, "
+        f"planting season: {season})"
+    )
     for col in ("land", "plots", "reasons found / true", "genuine n", "inconsistent", "suspect"):
         table.add_column(col)
     for land, r in report["by_land"].items():
