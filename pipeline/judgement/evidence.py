@@ -35,6 +35,9 @@ from pipeline.imagery.series import (
     update_prep,
 )
 from pipeline.judgement.breaks import detect_break
+from pipeline.judgement.expectation import EXPECTATION_COLUMNS, planting_expectation
+from pipeline.judgement.growth import growth_class, same_class
+from pipeline.judgement.own_level import own_step
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import growing_levels, survival_gaps
 
@@ -69,6 +72,10 @@ EVIDENCE_COLUMNS = (
     "survival_seasons",
     "survival_gap_growing",
     "loss_drop_spread",
+    "site_work_late",
+    "prep_drop_index",
+    "loss_own_drop",
+    *EXPECTATION_COLUMNS,
 )
 
 
@@ -186,8 +193,8 @@ def compute_evidence(
     valid = np.isfinite(N)
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
     start, end = prep_windows(years, ev)
+    main_end = prep_windows(years, ev, late=False)[1]
     before = day[None, :] < start[:, None]
-    after = day[None, :] >= end[:, None]
     winter = dry_season_label(dates, ev.winter_months)
     summer = np.isin(dates.month, GROWING_MONTHS)[None, :]
 
@@ -208,6 +215,11 @@ def compute_evidence(
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
+    out["prep_drop_index"] = drop / max(contrast, ev.min_change_scale)
+    late = _late_site_work(N, B, day, start, main_end, drop, rise, ev)
+    out["site_work_late"] = np.where(years > 0, late, np.nan)
+    # the loss test reads after the site work: after the late months where it shows only there
+    after = day[None, :] >= np.where(late, end, main_end)[:, None]
     _coverage(out, valid, series["date"], dates, years, end, ev)
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
@@ -227,28 +239,70 @@ def compute_evidence(
     )
     anomaly = np.full_like(X, np.nan)
     start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
+    group = growth_class(plots["species"] if "species" in plots else None, len(rows))
     for y in np.unique(years[years > 0]):
         cohort = years == y
         peers = cohort_peers(years, is_peer, y, ev)
         for i in np.flatnonzero(cohort):
-            near = peers & similar_start(start_level, i, ev.peer_baseline_band)
+            near = same_class(group, i, peers, ev.min_peers)
+            near = near & similar_start(start_level, i, ev.peer_baseline_band)
             near = near if near.sum() >= ev.min_peers else peers
             med = nanmedian(N[near], 0) if near.any() else np.full(N.shape[1], np.nan)
             enough = np.isfinite(N[near]).sum(0) >= min(ev.min_peers, max(near.sum(), 1))
             anomaly[i] = (N[i] - np.where(enough, med, np.nan)) / scale
         _survival(out, seasons, levels, cohort, peers, y, start_level, ev)
-    _loss(out, anomaly, day, after, ev)
+    _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
         (out["loss_drop"].to_numpy() >= ev.loss_drop)
         & (out["loss_z"].to_numpy() >= ev.loss_z)
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
+        & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev)
+    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev, group)
     out["survival_gap_mean"], out["survival_seasons"] = gap, n_seasons
     grow = growing_levels(Xc - _same_month_baseline(Xc, before, dates), dates, ev.min_winter_obs)
-    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev)[0]
+    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev, group)[
+        0
+    ]
+    cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
+        out["prep_bsi_rise"].to_numpy() >= ev.prep_bsi_rise
+    )
+    expect = planting_expectation(
+        years,
+        (years > 0)
+        & ~plots["is_design"].to_numpy(dtype=bool)
+        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index),
+        start_level,
+        cleared,
+        out["establish_rise"].to_numpy(float),
+        group,
+        _last_season(levels, len(rows)),
+        ev,
+    )
+    for col in EXPECTATION_COLUMNS:
+        out[col] = expect[col].to_numpy()
     return out
+
+
+def _late_site_work(N, B, day, start, main_end, drop, rise, ev: Evidence) -> np.ndarray:
+    """Per plot (bool): site preparation passes the gates in the whole window (``drop``,
+    ``rise``) but not in its main part (to ``prep_end_month`` of Y): the site work of an
+    autumn planting of Y itself, after which the loss test starts."""
+    if ev.prep_late_months == 0:
+        return np.zeros(N.shape[0], dtype=bool)
+    main_drop, main_rise, _ = _prep_signals(N, B, day, start, main_end)
+    full = (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise)
+    main = (main_drop >= ev.prep_ndvi_drop) | (main_rise >= ev.prep_bsi_rise)
+    return full & ~main
+
+
+def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:
+    """Per plot the label of the latest dry season with a level (NaN: none), dims plots."""
+    last = np.full(n, np.nan)
+    for k in sorted(levels):
+        last = np.where(np.isfinite(levels[k]), float(k), last)
+    return last
 
 
 def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence) -> None:
@@ -390,14 +444,17 @@ def _gap(values: np.ndarray, near: np.ndarray, i: int) -> float:
     return float(values[i] - np.median(values[ok]))
 
 
-def _loss(out, anomaly, day, after, ev: Evidence) -> None:
+def _loss(out, anomaly, day, after, ev: Evidence, own: np.ndarray | None = None) -> None:
     """Break test (:func:`~pipeline.judgement.breaks.detect_break`) on each plot's peer anomaly
     after the prep window, in forest-likeness units. ``loss_drop`` / ``loss_z`` are the
     largest step and its statistic (also where below the gates, as evidence); ``loss_date``
-    and ``loss_confidence`` only where both gates pass."""
+    and ``loss_confidence`` only where both gates pass. ``loss_own_drop``: the step of the
+    plot's own series ``own`` (plots × dates, change units) at that break
+    (:func:`~pipeline.judgement.own_level.own_step`)."""
     t_all = day.astype("datetime64[D]").astype(float)
     n = anomaly.shape[0]
     step, z, conf = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    own_drop = np.full(n, np.nan)
     when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     for i in range(n):
         ok = after[i] & np.isfinite(anomaly[i])
@@ -418,6 +475,16 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
         if probe is None:
             continue
         step[i], z[i] = probe.step, probe.z
+        if own is not None:
+            mine = after[i] & np.isfinite(own[i])
+            own_drop[i] = own_step(
+                t_all[mine],
+                own[i, mine],
+                probe.day,
+                min_obs=ev.loss_min_obs,
+                before_days=ev.loss_before_days,
+                after_days=ev.loss_after_days,
+            )
         if probe.passed:
             conf[i] = probe.confidence
             when[i] = np.datetime64(int(probe.day), "D")
@@ -425,3 +492,4 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
     out["loss_z"] = z
     out["loss_confidence"] = conf
     out["loss_date"] = pd.to_datetime(when)
+    out["loss_own_drop"] = own_drop
