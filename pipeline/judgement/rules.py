@@ -110,6 +110,13 @@ _NO_PLANTING_GROUNDS = (
 like this have established by now, or enough years have passed."""
 
 
+_LOSS_GATES = (
+    Comparison("loss_drop", ">=", "loss_drop"),
+    Comparison("loss_z", ">=", "loss_z"),
+    Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
+)
+
+
 def _no_planting_rules() -> tuple[Rule, ...]:
     """One NO_PLANTING_EVIDENCE rule per ground (the first that holds ends the reading), then
     ESTABLISHMENT_NOT_YET_VISIBLE where no ground holds: the imagery cannot settle it yet."""
@@ -175,22 +182,24 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
         final=True,
     ),
-    # read before the planting evidence: a plot that was cleared after the prep window had
-    # vegetation to lose, whatever its planting evidence
+    # a clear fall of the plot's own level (as large as the loss gate) is read before the
+    # planting evidence: the plot had vegetation to lose, whatever its planting evidence
     Rule(
         "VEGETATION_LOSS",
-        (
-            Comparison("loss_drop", ">=", "loss_drop"),
-            Comparison("loss_z", ">=", "loss_z"),
-            Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
-            Comparison("loss_own_drop", ">=", "loss_own_drop", missing_is=True),
-        ),
+        (*_LOSS_GATES, Comparison("loss_own_drop", ">=", "loss_drop")),
         applies=_not_design,
     ),
     *_no_planting_rules(),
     Rule(
         "PARTIAL_PLANTING",
         (Comparison("planted_share", "<", "planted_share_full"),),
+        applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS"}),
+    ),
+    # a planted plot: the break against the peers, with any own fall of the level
+    Rule(
+        "VEGETATION_LOSS",
+        (*_LOSS_GATES, Comparison("loss_own_drop", ">=", "loss_own_drop", missing_is=True)),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),

@@ -102,8 +102,10 @@ def test_apply_rules__loss_is_read_before_the_planting_evidence():
     gone[["prep_ndvi_drop", "prep_bsi_rise", "establish_rise"]] = 0.0
     gone["peer_clear_share"] = 0.9
     gone["loss_drop"], gone["loss_z"], gone["loss_drop_spread"] = 0.63, 31.0, 9.0
-    gone["loss_own_drop"] = 0.6
+    gone["loss_own_drop"] = 0.6  # its own level fell as much: a clear loss
     assert apply_rules(PLOT, gone, EV)[0] == ["VEGETATION_LOSS"]
+    gone["loss_own_drop"] = 0.2  # a step against growing peers, hardly its own: no planting
+    assert apply_rules(PLOT, gone, EV)[0] == ["NO_PLANTING_EVIDENCE"]
     gone["loss_drop"] = 0.05
     assert apply_rules(PLOT, gone, EV)[0] == ["NO_PLANTING_EVIDENCE"]
 
