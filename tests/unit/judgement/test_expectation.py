@@ -23,8 +23,14 @@ def _frame(ndvi: dict[int, np.ndarray], times: pd.DatetimeIndex) -> pd.DataFrame
     return pd.concat(
         [
             pd.DataFrame(
-                {"row": r, "date": times, "ndvi": v, "ndmi": v - 0.3, "bsi": 0.1 - 0.45 * v,
-                 "clear_share": 1.0}
+                {
+                    "row": r,
+                    "date": times,
+                    "ndvi": v,
+                    "ndmi": v - 0.3,
+                    "bsi": 0.1 - 0.45 * v,
+                    "clear_share": 1.0,
+                }
             )  # fmt: skip
             for r, v in ndvi.items()
         ],
