@@ -108,6 +108,24 @@ REASONS: dict[str, Reason] = {
             "no site preparation around the claimed planting date on (almost) any part of the plot",
         ),
         Reason(
+            "ESTABLISHMENT_NOT_YET_VISIBLE",
+            "成林迹象尚不可见",
+            "suspect",
+            "imagery",
+            "no site preparation and no establishment yet, but none was to be expected so far: "
+            "no cleared cover on land like this, peers of its land and growth class not yet "
+            "established, too few years since planting — a verifier visits",
+        ),
+        Reason(
+            "FOREST_CLEARED_REPLANTED",
+            "林地皆伐后造林",
+            "suspect",
+            "imagery",
+            "the baseline is forest-like but the whole plot was cleared in the site-preparation "
+            "window and planted: dense scrub cleared for afforestation, or forest felled and "
+            "replanted (更新造林, not new afforestation) — a verifier decides",
+        ),
+        Reason(
             "LOW_SURVIVAL",
             "成活率低",
             "suspect",
@@ -196,6 +214,8 @@ REASON_ACTIONS: dict[str, str] = {
     "RESTRICTED_LAND": "deduct",
     "PRE_EXISTING_FOREST": "deduct",
     "NO_PLANTING_EVIDENCE": "replant",
+    "ESTABLISHMENT_NOT_YET_VISIBLE": "document",
+    "FOREST_CLEARED_REPLANTED": "document",
     "LOW_SURVIVAL": "supplement",
     "PARTIAL_PLANTING": "supplement",
     "VEGETATION_LOSS": "replant",

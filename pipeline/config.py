@@ -371,6 +371,14 @@ class Evidence(_Frozen):
     prep_end_month: int = Field(
         9, ge=1, le=12, description="month of year Y the prep window (incl. first summer) ends"
     )
+    prep_late_months: int = Field(
+        3,
+        ge=0,
+        le=6,
+        description="months after prep_end_month of Y that still count as site work (秋冬造林 of"
+        " the claimed year); a plot whose site work shows only in them is tested for loss after"
+        " them",
+    )
     winter_months: tuple[int, ...] = (11, 12, 1, 2, 3)
     min_baseline_obs: int = Field(3, ge=1)
     min_prep_obs: int = Field(2, ge=1)
@@ -446,6 +454,34 @@ class Evidence(_Frozen):
         " MAD) above the run's median step: in a noisy low-contrast landscape honest plots' steps"
         " pass a fixed magnitude gate",
     )
+    loss_own_drop: float = Field(
+        0.15,
+        ge=0,
+        description="VEGETATION_LOSS also needs the plot's own level (not only its level against"
+        " the peers) to fall this much at the break (change units): peers with another seasonal"
+        " swing make no loss",
+    )
+    peer_expect_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="NO_PLANTING_EVIDENCE needs grounds: at least this share of the plot's"
+        " cohort of similar starting land (and growth class) was cleared, or has established",
+    )
+    establish_years: int = Field(
+        4,
+        ge=1,
+        description="NO_PLANTING_EVIDENCE without peer grounds once the imagery holds this many"
+        " dry seasons after the planting year (establishment shows in 3–5 years in the humid"
+        " south); before, ESTABLISHMENT_NOT_YET_VISIBLE (suspect)",
+    )
+    clear_fell_drop: float = Field(
+        0.6,
+        gt=0,
+        description="plot-level site-preparation drop (change units) that, on a planted plot with"
+        " a forest-like baseline, shows a full clearing: FOREST_CLEARED_REPLANTED (suspect)"
+        " instead of PRE_EXISTING_FOREST",
+    )
     loss_min_obs: int = Field(3, ge=1)
     loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
     loss_after_days: int = Field(120, gt=0)
@@ -475,6 +511,7 @@ class PrepSettings(_Subset):
 
     prep_start_month: int
     prep_end_month: int
+    prep_late_months: int
     prep_ndvi_drop: float
     prep_bsi_rise: float
     winter_months: tuple[int, ...]

@@ -10,8 +10,9 @@ suspect ≤ 5 % in every training run) and then the per-reason model on their ev
 to ``--work``/models/evidence/ (``thresholds.json``, ``model.joblib``, ``card.json``). Every
 world is re-judged with the fitted thresholds, once by the rules alone and once with the model
 (policy ``add``), and a Markdown table is printed: per world the recall of each imagery reason,
-the share of genuine plots ``inconsistent`` and ``suspect``, the planted-area error and the
-loss-date error. ``--readme`` writes the table into README.md between the ``evaluation``
+the share of genuine plots ``inconsistent`` and ``suspect``, the plots left unsettled
+(ESTABLISHMENT_NOT_YET_VISIBLE: genuine / truly unplanted / other), the planted-area error and
+the loss-date error. ``--readme`` writes the table into README.md between the ``evaluation``
 markers.
 
 Usage: ``python scripts/evaluate_worlds.py [--work /tmp/tushu-eval] [--seed 1] [--readme]``
@@ -76,7 +77,20 @@ def judge(
     return result, read_truth(root / "world" / "truth.csv")
 
 
-def row(preset: str, with_model: bool, report: dict, train: bool) -> str:
+NOT_SETTLED = "ESTABLISHMENT_NOT_YET_VISIBLE"
+
+
+def unsettled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
+    """Plots given ESTABLISHMENT_NOT_YET_VISIBLE (no truth names it): genuine / truly unplanted
+    (NO_PLANTING_EVIDENCE in the truth) / other, so the suspect outcome is counted honestly."""
+    got = result.set_index("row")["reasons"].fillna("").str.contains(NOT_SETTLED)
+    want = truth.set_index("row")["reasons"].fillna("").reindex(got.index).fillna("")
+    genuine = int((got & (want == "")).sum())
+    unplanted = int((got & want.str.contains("NO_PLANTING_EVIDENCE")).sum())
+    return f"{genuine} / {unplanted} / {int(got.sum()) - genuine - unplanted}"
+
+
+def row(preset: str, with_model: bool, report: dict, train: bool, settled: str = "") -> str:
     spec = get_spec(preset)
     land = "/".join(f"{k} {w:.0%}" for k, w in spec.land_mix)
     name = preset + (" (train)" if train else "")
@@ -85,7 +99,7 @@ def row(preset: str, with_model: bool, report: dict, train: bool) -> str:
         r = report["reasons"][code]
         cells.append(f"{r['tp']}/{r['true']}" if r["true"] else "-")
     g = report["genuine"]["status_share"]
-    cells += [f"{g['inconsistent']:.0%}", f"{g['suspect']:.0%}"]
+    cells += [f"{g['inconsistent']:.0%}", f"{g['suspect']:.0%}", settled]
     cells.append(f"{report['planted_area']['rel_abs_error']:.1%}")
     d = report["loss_dates"]
     cells.append(f"{d['median_days']:+.0f} / {d['max_abs_days']:.0f}" if d["n"] else "-")
@@ -101,7 +115,7 @@ def totals(reports: list[dict], label: str) -> str:
     worst_inc = max(r["genuine"]["status_share"]["inconsistent"] for r in reports)
     worst_sus = max(r["genuine"]["status_share"]["suspect"] for r in reports)
     worst_area = max(r["planted_area"]["rel_abs_error"] for r in reports)
-    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", f"max {worst_area:.1%}", ""]
+    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", "", f"max {worst_area:.1%}", ""]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -134,6 +148,7 @@ def main() -> None:
 
     header = ["world", "climate", "starting land", "judged by"]
     header += [name for _, name in REASONS] + ["genuine inconsistent", "genuine suspect"]
+    header += ["not yet visible (genuine / unplanted / other)"]
     header += ["planted-area error", "loss date − true, days (median / max)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     scored = {False: [], True: []}
@@ -141,7 +156,7 @@ def main() -> None:
         for with_model in (False, True):
             run = judge(w, work / w, fitted.values, model_dir if with_model else None)
             report = evaluate_run(*run)
-            lines.append(row(w, with_model, report, w in a.train))
+            lines.append(row(w, with_model, report, w in a.train, unsettled(*run)))
             if w not in a.train:
                 scored[with_model].append(report)
     for with_model in (False, True):

@@ -11,7 +11,11 @@ from pipeline.demo.species import SPECIES_TRAITS
 from pipeline.errors import ConfigError
 
 GENUINE = "GENUINE"
-IMAGERY_SCENARIOS = tuple(c for c, r in REASONS.items() if r.stage == "imagery")
+#: Suspect outcomes the generator plants no scenario of (a verifier's visit, not a planted fault).
+NOT_PLANTED = ("ESTABLISHMENT_NOT_YET_VISIBLE", "FOREST_CLEARED_REPLANTED")
+IMAGERY_SCENARIOS = tuple(
+    c for c, r in REASONS.items() if r.stage == "imagery" and c not in NOT_PLANTED
+)
 DESK_SCENARIOS = tuple(c for c, r in REASONS.items() if r.stage == "desk")
 #: Every reason code a perfect checker may report (the scenario names except GENUINE).
 REASON_CODES = IMAGERY_SCENARIOS + DESK_SCENARIOS

@@ -75,20 +75,23 @@ class PrepAccumulator:
         return self.month_n.sum(0)
 
 
-def prep_windows(years: np.ndarray, ev: PrepSettings) -> tuple[np.ndarray, np.ndarray]:
+def prep_windows(
+    years: np.ndarray, ev: PrepSettings, late: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of the site-preparation window per planting year.
 
     The window runs from ``prep_start_month`` of Y−1 to the end of ``prep_end_month`` of Y
-    (site preparation, planting and the first growing season); the baseline is everything
-    before its start. Missing years (0) give NaT.
+    (site preparation, planting and the first growing season) and, with ``late``, the
+    ``prep_late_months`` after it (autumn planting of Y itself, 秋冬造林, still claimed as Y);
+    the baseline is everything before its start. Missing years (0) give NaT.
     """
     starts = np.full(len(years), np.datetime64("NaT"), dtype="datetime64[D]")
     ends = starts.copy()
+    last = ev.prep_end_month + (ev.prep_late_months if late else 0)  # month of Y, may pass 12
     for y in {int(v) for v in years if v > 0}:
-        end_y, end_m = (y, ev.prep_end_month + 1) if ev.prep_end_month < 12 else (y + 1, 1)
         sel = years == y
         starts[sel] = np.datetime64(date(y - 1, ev.prep_start_month, 1))
-        ends[sel] = np.datetime64(date(end_y, end_m, 1))
+        ends[sel] = np.datetime64(date(y + last // 12, last % 12 + 1, 1))
     return starts, ends
 
 

@@ -21,6 +21,8 @@ what the imagery shows."""
 TRACE_COLUMNS = ("row", "code", "metric", "value", "op", "threshold", "held", "fired")
 
 NO_PLANTING = {"NO_PLANTING_EVIDENCE", "PRE_EXISTING_FOREST", "VEGETATION_LOSS"}
+NOT_SETTLED = {"INSUFFICIENT_DATA", "ESTABLISHMENT_NOT_YET_VISIBLE"}
+"""Imagery reasons that leave the planted area unknown (NaN): the imagery could not settle it."""
 
 
 def imagery_reasons(
@@ -131,7 +133,7 @@ def _planted_areas(plots: pd.DataFrame, evidence: pd.DataFrame, img: list) -> np
     for i, codes in enumerate(img):
         if design[i]:
             out[i] = 0.0
-        elif codes is None or "INSUFFICIENT_DATA" in codes:
+        elif codes is None or NOT_SETTLED & set(codes):
             out[i] = np.nan
         elif NO_PLANTING & set(codes):
             out[i] = 0.0
@@ -146,12 +148,12 @@ def _planted_area(plot, ev_row, img_r: list[str] | None) -> float:
     """The imagery's estimate of the plot area holding the claimed planting (亩).
 
     0 for design-stage plots and where planting is refuted (no planting, forest, loss), NaN
-    where the imagery did not or could not judge, the planted share of the polygon for
-    partial planting, the polygon area otherwise.
+    where the imagery did not or could not judge (:data:`NOT_SETTLED`), the planted share of
+    the polygon for partial planting, the polygon area otherwise.
     """
     if plot["is_design"]:
         return 0.0
-    if img_r is None or "INSUFFICIENT_DATA" in img_r:
+    if img_r is None or NOT_SETTLED & set(img_r):
         return float("nan")
     if NO_PLANTING & set(img_r):
         return 0.0

@@ -35,6 +35,9 @@ from pipeline.imagery.series import (
     update_prep,
 )
 from pipeline.judgement.breaks import detect_breaks
+from pipeline.judgement.expectation import EXPECTATION_COLUMNS, planting_expectation
+from pipeline.judgement.growth import growth_class
+from pipeline.judgement.own_level import own_step
 from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import growing_levels, survival_gaps
@@ -70,6 +73,10 @@ EVIDENCE_COLUMNS = (
     "survival_seasons",
     "survival_gap_growing",
     "loss_drop_spread",
+    "site_work_late",
+    "prep_drop_index",
+    "loss_own_drop",
+    *EXPECTATION_COLUMNS,
 )
 
 
@@ -202,8 +209,8 @@ def compute_evidence(
     valid = np.isfinite(N)
     years = plots["planting_year"].fillna(0).to_numpy(dtype=int)
     start, end = prep_windows(years, ev)
+    main_end = prep_windows(years, ev, late=False)[1]
     before = day[None, :] < start[:, None]
-    after = day[None, :] >= end[:, None]
     winter = dry_season_label(dates, ev.winter_months)
     summer = np.isin(dates.month, GROWING_MONTHS)[None, :]
 
@@ -221,10 +228,15 @@ def compute_evidence(
     use_g = np.isfinite(base_g) & (grow_contrast >= 0.5 * contrast)
     out["baseline_forest_index"] = np.where(use_g, np.fmin(base_x, base_g), base_x)
     drop, rise, n_prep = _prep_signals(N, B, day, start, end)
-    del B
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
+    out["prep_drop_index"] = drop / max(contrast, ev.min_change_scale)
+    late = _late_site_work(N, B, day, start, main_end, drop, rise, ev)
+    out["site_work_late"] = np.where(years > 0, late, np.nan)
+    del B
+    # the loss test reads after the site work: after the late months where it shows only there
+    after = day[None, :] >= np.where(late, end, main_end)[:, None]
     _coverage(out, valid, series["date"], dates, years, end, ev)
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
@@ -246,22 +258,80 @@ def compute_evidence(
     )
     anomaly = np.full(N.shape, np.nan)
     start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
+    group = growth_class(plots["species"] if "species" in plots else None, len(rows))
     for y in np.unique(years[years > 0]):
         cohort = years == y
         peers = cohort_peers(years, is_peer, y, ev)
+        anomaly[cohort] = class_peer_anomaly(
+            N, start_level, np.flatnonzero(cohort), peers, group, ev, scale
+        )
         near = near_peers(start_level, np.flatnonzero(cohort), peers, ev.peer_baseline_band)
-        anomaly[near.members] = peer_anomaly(N, near, ev.min_peers, scale)
         _survival(out, seasons, levels, near, y, ev)
-    _loss(out, anomaly, day, after, ev)
+    _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
         (out["loss_drop"].to_numpy() >= ev.loss_drop)
         & (out["loss_z"].to_numpy() >= ev.loss_z)
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
+        & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev)
+    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev, group)
     out["survival_gap_mean"], out["survival_seasons"] = gap, n_seasons
-    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev)[0]
+    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev, group)[
+        0
+    ]
+    cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
+        out["prep_bsi_rise"].to_numpy() >= ev.prep_bsi_rise
+    )
+    expect = planting_expectation(
+        years,
+        (years > 0)
+        & ~plots["is_design"].to_numpy(dtype=bool)
+        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index),
+        start_level,
+        cleared,
+        out["establish_rise"].to_numpy(float),
+        group,
+        _last_season(levels, len(rows)),
+        ev,
+    )
+    for col in EXPECTATION_COLUMNS:
+        out[col] = expect[col].to_numpy()
+    return out
+
+
+def class_peer_anomaly(
+    N: np.ndarray,
+    start_level: np.ndarray,
+    members: np.ndarray,
+    peers: np.ndarray,
+    group: np.ndarray,
+    ev: Evidence,
+    scale: float,
+) -> np.ndarray:
+    """:func:`peer_anomaly` of the plots ``members`` (indices) against the ``peers`` (bool per
+    plot) of their own growth class where at least ``min_peers`` of them (not counting the plot)
+    share it (:func:`~pipeline.judgement.growth.same_class`), narrowed to a similar start; all
+    ``peers`` where fewer than ``min_peers`` remain. Dims (members × dates), change units."""
+    out = np.full((len(members), N.shape[1]), np.nan)
+    keys = np.stack([group[members].astype(str), peers[members].astype(str)], 1)
+    for g, is_peer in np.unique(keys, axis=0):
+        sel = np.flatnonzero((keys[:, 0] == g) & (keys[:, 1] == is_peer))
+        pool = peers
+        if g:
+            narrowed = peers & (group == g)
+            if narrowed.sum() - (is_peer == "True") >= ev.min_peers:
+                pool = narrowed
+        near = near_peers(start_level, members[sel], pool, ev.peer_baseline_band)
+        if pool is peers:  # peer_anomaly's own fallback is to all peers
+            out[sel] = peer_anomaly(N, near, ev.min_peers, scale)
+            continue
+        few = near.masks.sum(1)[near.of_member] < ev.min_peers
+        vals = peer_anomaly(N, near, ev.min_peers, scale)
+        out[sel[~few]] = vals[~few]
+        if few.any():  # too few near peers of the class: every peer of the cohort
+            every = near_peers(start_level, members[sel[few]], peers, np.inf)
+            out[sel[few]] = peer_anomaly(N, every, ev.min_peers, scale)
     return out
 
 
@@ -276,6 +346,26 @@ def peer_anomaly(N: np.ndarray, near: PeerSets, min_peers: int, scale: float) ->
     size = sets.masks.sum(1)
     enough = count >= np.minimum(min_peers, np.maximum(size, 1))[:, None]
     return (N[sets.members] - np.where(enough, med, np.nan)[sets.of_member]) / scale
+
+
+def _late_site_work(N, B, day, start, main_end, drop, rise, ev: Evidence) -> np.ndarray:
+    """Per plot (bool): site preparation passes the gates in the whole window (``drop``,
+    ``rise``) but not in its main part (to ``prep_end_month`` of Y): the site work of an
+    autumn planting of Y itself, after which the loss test starts."""
+    if ev.prep_late_months == 0:
+        return np.zeros(N.shape[0], dtype=bool)
+    main_drop, main_rise, _ = _prep_signals(N, B, day, start, main_end)
+    full = (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise)
+    main = (main_drop >= ev.prep_ndvi_drop) | (main_rise >= ev.prep_bsi_rise)
+    return full & ~main
+
+
+def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:
+    """Per plot the label of the latest dry season with a level (NaN: none), dims plots."""
+    last = np.full(n, np.nan)
+    for k in sorted(levels):
+        last = np.where(np.isfinite(levels[k]), float(k), last)
+    return last
 
 
 def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence) -> None:
@@ -430,11 +520,14 @@ def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> 
         out[c] = v
 
 
-def _loss(out, anomaly, day, after, ev: Evidence) -> None:
+def _loss(out, anomaly, day, after, ev: Evidence, own: np.ndarray | None = None) -> None:
     """Break test (:func:`~pipeline.judgement.breaks.detect_breaks`) on each plot's peer anomaly
     after the prep window, in forest-likeness units. ``loss_drop`` / ``loss_z`` are the
     largest step and its statistic (also where below the gates, as evidence); ``loss_date``
-    and ``loss_confidence`` only where both gates pass."""
+    and ``loss_confidence`` only where both gates pass. ``loss_own_drop``: the step of the
+    plot's own series ``own`` (plots × dates, change units) at that break
+    (:func:`~pipeline.judgement.own_level.own_step`), NaN where the break did not pass the gates
+    (the rules read it only there)."""
     t_all = day.astype("datetime64[D]").astype(float)
     n = anomaly.shape[0]
     usable = after & np.isfinite(anomaly)  # < 2 × loss_min_obs: no split to test (NaN)
@@ -454,7 +547,20 @@ def _loss(out, anomaly, day, after, ev: Evidence) -> None:
     when = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     when[found.passed] = found.day[found.passed].astype("int64").astype("datetime64[D]")
     step, z = found.step, found.z
+    own_drop = np.full(n, np.nan)
+    if own is not None:  # only where the break passed its gates: the rules read it only there
+        for i in np.flatnonzero(found.passed):
+            mine = after[i] & np.isfinite(own[i])
+            own_drop[i] = own_step(
+                t_all[mine],
+                own[i, mine],
+                float(found.day[i]),
+                min_obs=ev.loss_min_obs,
+                before_days=ev.loss_before_days,
+                after_days=ev.loss_after_days,
+            )
     out["loss_drop"] = step
     out["loss_z"] = z
     out["loss_confidence"] = conf
     out["loss_date"] = pd.to_datetime(when)
+    out["loss_own_drop"] = own_drop

@@ -99,6 +99,55 @@ def _not_design(plot: pd.Series) -> bool:
     return not bool(plot["is_design"])
 
 
+_NO_SIGN_OF_PLANTING = (Comparison("planted_share", "<", "planted_share_none"),)
+_PLANTING_SHOWN = (
+    Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
+    Comparison("prep_bsi_rise", ">=", "prep_bsi_rise"),
+    Comparison("establish_rise", ">=", "establish_rise"),
+)
+_NO_PLANTING_GROUNDS = (
+    Comparison("peer_clear_share", ">=", "peer_expect_share"),
+    Comparison("peer_establish_share", ">=", "peer_expect_share"),
+    Comparison("years_after_planting", ">=", "establish_years"),
+)
+"""Any one of them gives NO_PLANTING_EVIDENCE its positive grounds
+(:mod:`pipeline.judgement.expectation`): land like this was cleared where planted, plantings
+like this have established by now, or enough years have passed."""
+
+
+_LOSS_GATES = (
+    Comparison("loss_drop", ">=", "loss_drop"),
+    Comparison("loss_z", ">=", "loss_z"),
+    Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
+)
+
+
+def _no_planting_rules() -> tuple[Rule, ...]:
+    """One NO_PLANTING_EVIDENCE rule per ground (the first that holds ends the reading), then
+    ESTABLISHMENT_NOT_YET_VISIBLE where no ground holds: the imagery cannot settle it yet."""
+    lost = frozenset({"VEGETATION_LOSS"})
+    refuted = tuple(
+        Rule(
+            "NO_PLANTING_EVIDENCE",
+            (*_NO_SIGN_OF_PLANTING, ground),
+            none_of=_PLANTING_SHOWN,
+            applies=_not_design,
+            unless_fired=lost,
+            final=True,
+        )
+        for ground in _NO_PLANTING_GROUNDS
+    )
+    unsettled = Rule(
+        "ESTABLISHMENT_NOT_YET_VISIBLE",
+        _NO_SIGN_OF_PLANTING,
+        none_of=_PLANTING_SHOWN,
+        applies=_not_design,
+        unless_fired=lost,
+        final=True,
+    )
+    return (*refuted, unsettled)
+
+
 IMAGERY_RULES: tuple[Rule, ...] = (
     Rule(
         "INSUFFICIENT_DATA",
@@ -106,8 +155,18 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         final=True,
     ),
     Rule(
+        "FOREST_CLEARED_REPLANTED",
+        (
+            Comparison("baseline_forest_index", ">=", "forest_index"),
+            Comparison("prep_drop_index", ">=", "clear_fell_drop"),
+            Comparison("planted_share", ">=", "planted_share_full"),
+        ),
+        applies=_not_design,
+    ),
+    Rule(
         "PRE_EXISTING_FOREST",
         (Comparison("baseline_forest_index", ">=", "forest_index"),),
+        unless_fired=frozenset({"FOREST_CLEARED_REPLANTED"}),
         final=True,
     ),
     Rule(
@@ -128,30 +187,26 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
         final=True,
     ),
+    # a clear fall of the plot's own level (as large as the loss gate) is read before the
+    # planting evidence: the plot had vegetation to lose, whatever its planting evidence
     Rule(
-        "NO_PLANTING_EVIDENCE",
-        (Comparison("planted_share", "<", "planted_share_none"),),
-        none_of=(
-            Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
-            Comparison("prep_bsi_rise", ">=", "prep_bsi_rise"),
-            Comparison("establish_rise", ">=", "establish_rise"),
-        ),
+        "VEGETATION_LOSS",
+        (*_LOSS_GATES, Comparison("loss_own_drop", ">=", "loss_drop")),
         applies=_not_design,
-        final=True,
     ),
+    *_no_planting_rules(),
     Rule(
         "PARTIAL_PLANTING",
         (Comparison("planted_share", "<", "planted_share_full"),),
         applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
+    # a planted plot: the break against the peers, with any own fall of the level
     Rule(
         "VEGETATION_LOSS",
-        (
-            Comparison("loss_drop", ">=", "loss_drop"),
-            Comparison("loss_z", ">=", "loss_z"),
-            Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
-        ),
+        (*_LOSS_GATES, Comparison("loss_own_drop", ">=", "loss_own_drop", missing_is=True)),
         applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
     Rule(
         "INSUFFICIENT_DATA",

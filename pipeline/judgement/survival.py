@@ -10,6 +10,8 @@ dry- and growing-season forest-likeness, a proxy for the same starting land clas
   than ``min_peers``), never the plot itself (with few peers of its land, a plot in its own
   yardstick hides half its gap), and not plots whose own loss break passed both gates (a
   plot felled after planting is no yardstick of survival);
+- of the plot's growth class first (:mod:`pipeline.judgement.growth`: a slow pine beside
+  fast eucalyptus is no low survival) where enough peers share it;
 - the nearest, not all within a band: where bare, grass, shrub and cropland plots share a
   planting year, a band around a grass plot still takes in cropland and shrub plots, whose
   dry-season gains differ in kind;
@@ -30,6 +32,7 @@ import pandas as pd
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
+from pipeline.judgement.growth import same_class
 
 
 def within_band(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
@@ -56,13 +59,16 @@ def survival_gaps(
     lost: np.ndarray,
     start_level: np.ndarray,
     ev: Evidence,
+    group: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(``survival_gap_mean``, ``survival_seasons``) per plot (NaN / 0 where no season is due).
 
     ``seasons``: per dry season (label = year of its January) the plots' gain of forest-likeness
     over their same-month baseline in change units (dims plots); ``years``: planting year per
     plot (0: none); ``is_peer`` / ``lost``: bool per plot; ``start_level``: plots × 2 baseline
-    dry / growing forest-likeness.
+    dry / growing forest-likeness; ``group``: growth class per plot (``""`` unknown): peers of
+    the plot's class where at least ``min_peers`` of them qualify
+    (:func:`~pipeline.judgement.growth.same_class`).
     """
     n = len(years)
     total = np.zeros(n)
@@ -72,6 +78,8 @@ def survival_gaps(
     for i in np.flatnonzero(years > 0):
         cohort = usable & (years == years[i])
         pool = cohort if cohort.sum() - bool(cohort[i]) >= ev.min_peers else usable
+        if group is not None:
+            pool = same_class(group, i, pool, ev.min_peers)
         pool = pool.copy()
         pool[i] = False
         for k, gain in seasons.items():

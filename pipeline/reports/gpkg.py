@@ -76,10 +76,16 @@ METRIC_NAMES: dict[str, str] = {
     "n_planting_year_obs": "造林年观测数",
     "n_survival_winter_obs": "成活期旱季观测数",
     "missing_winter": "缺观测旱季",
-    "survival_gap_mean": "旱季与近邻同批差均值",
+    "survival_gap_mean": "成活期与同批平均差值",
     "survival_seasons": "成活期旱季数",
-    "survival_gap_growing": "生长季与近邻同批差均值",
+    "survival_gap_growing": "生长季与同批差值",
     "loss_drop_spread": "损失降幅离群度",
+    "site_work_late": "秋冬整地",
+    "prep_drop_index": "整地降幅_类林度",
+    "loss_own_drop": "自身植被降幅",
+    "peer_clear_share": "同类地块整地比例",
+    "peer_establish_share": "同类图斑成林比例",
+    "years_after_planting": "造林后旱季年数",
     "oversize": "超大图斑",
 }
 GPKG_NAMES: dict[str, str] = {**FRONT_NAMES, **METRIC_NAMES}

@@ -38,10 +38,12 @@ def _world(seed: int = 0):
     return cube, coverage_weights(plots, geobox)
 
 
-def test_prep_windows__from_october_before_to_september():
-    start, end = prep_windows(np.array([2022, 0]), EV)
+def test_prep_windows__from_october_before_to_september_and_the_autumn_of_y():
+    start, end = prep_windows(np.array([2022, 0]), EV, late=False)
     assert str(start[0]) == "2021-10-01" and str(end[0]) == "2022-10-01"
     assert np.isnat(start[1])
+    start, end = prep_windows(np.array([2022]), EV)  # 秋冬造林 of Y: to the end of December
+    assert str(start[0]) == "2021-10-01" and str(end[0]) == "2023-01-01"
 
 
 def test_extract_series__planted_signal_found_and_absent_one_not():

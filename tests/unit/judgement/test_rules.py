@@ -27,6 +27,11 @@ GOOD = pd.Series(
         "years_observed": 3,
         "survival_gap_mean": 0.0,
         "loss_drop_spread": 0.0,
+        "prep_drop_index": 0.8,
+        "loss_own_drop": 0.0,
+        "peer_clear_share": 0.9,
+        "peer_establish_share": 0.9,
+        "years_after_planting": 2,
     }
 )
 
@@ -54,16 +59,73 @@ def test_apply_rules__prep_signal_spares_no_planting():
     assert apply_rules(PLOT, low, EV)[0] == ["PARTIAL_PLANTING"]
     low[["prep_ndvi_drop", "prep_bsi_rise"]] = 0.0
     assert apply_rules(PLOT, low, EV)[0] == ["PARTIAL_PLANTING"]  # establishment alone spares
-    low["establish_rise"] = 0.0
+    low["establish_rise"] = 0.0  # and land like this was cleared where planted: grounds
     codes, trace = apply_rules(PLOT, low, EV)
     assert codes == ["NO_PLANTING_EVIDENCE"]
     assert trace[-1].metric == "establish_rise" and not trace[-1].held
 
 
+def test_apply_rules__no_planting_needs_positive_grounds():
+    bare = GOOD.copy()
+    bare["planted_share"] = 0.0
+    bare[["prep_ndvi_drop", "prep_bsi_rise", "establish_rise"]] = 0.0
+    bare[["peer_clear_share", "peer_establish_share"]] = float("nan")  # no expectation
+    bare["years_after_planting"] = 1
+    codes, trace = apply_rules(PLOT, bare, EV)
+    assert codes == ["ESTABLISHMENT_NOT_YET_VISIBLE"]  # nothing to clear, nothing due yet
+    assert REASONS[codes[0]].status == "suspect" and trace[-1].fired
+    for ground, value in (
+        ("peer_clear_share", 0.8),
+        ("peer_establish_share", 0.7),
+        ("years_after_planting", EV.establish_years),
+    ):
+        grounded = bare.copy()
+        grounded[ground] = value
+        assert apply_rules(PLOT, grounded, EV)[0] == ["NO_PLANTING_EVIDENCE"], ground
+    few = bare.copy()
+    few["peer_establish_share"] = 0.2  # the peers of its land and growth class have not either
+    assert apply_rules(PLOT, few, EV)[0] == ["ESTABLISHMENT_NOT_YET_VISIBLE"]
+
+
+def test_apply_rules__a_loss_without_an_own_drop_is_no_loss():
+    swing = GOOD.copy()
+    swing["loss_drop"], swing["loss_z"], swing["loss_drop_spread"] = 0.8, 12.0, 8.0
+    swing["loss_own_drop"] = 0.01  # only the peers moved (their spring green-up)
+    assert apply_rules(PLOT, swing, EV)[0] == []
+    swing["loss_own_drop"] = 0.5  # the plot's own level fell too
+    assert apply_rules(PLOT, swing, EV)[0] == ["VEGETATION_LOSS"]
+
+
+def test_apply_rules__loss_is_read_before_the_planting_evidence():
+    gone = GOOD.copy()
+    gone["planted_share"] = 0.0
+    gone[["prep_ndvi_drop", "prep_bsi_rise", "establish_rise"]] = 0.0
+    gone["peer_clear_share"] = 0.9
+    gone["loss_drop"], gone["loss_z"], gone["loss_drop_spread"] = 0.63, 31.0, 9.0
+    gone["loss_own_drop"] = 0.6  # its own level fell as much: a clear loss
+    assert apply_rules(PLOT, gone, EV)[0] == ["VEGETATION_LOSS"]
+    gone["loss_own_drop"] = 0.2  # a step against growing peers, hardly its own: no planting
+    assert apply_rules(PLOT, gone, EV)[0] == ["NO_PLANTING_EVIDENCE"]
+    gone["loss_drop"] = 0.05
+    assert apply_rules(PLOT, gone, EV)[0] == ["NO_PLANTING_EVIDENCE"]
+
+
+def test_apply_rules__forest_like_land_cleared_and_planted_is_suspect_not_forest():
+    dense = GOOD.copy()
+    dense["baseline_forest_index"] = 0.71
+    dense["prep_drop_index"] = 0.9  # the whole plot cleared in the prep window
+    codes = apply_rules(PLOT, dense, EV)[0]
+    assert codes == ["FOREST_CLEARED_REPLANTED"] and REASONS[codes[0]].status == "suspect"
+    dense["prep_drop_index"] = 0.2  # the canopy stayed (林冠下造林)
+    assert apply_rules(PLOT, dense, EV)[0] == ["PRE_EXISTING_FOREST"]
+    dense["prep_drop_index"], dense["planted_share"] = 0.9, 0.3  # a clearing of a part only
+    assert apply_rules(PLOT, dense, EV)[0] == ["PRE_EXISTING_FOREST"]
+
+
 def test_apply_rules__loss_silences_low_survival():
     bad = GOOD.copy()
     bad["loss_drop"], bad["loss_z"], bad["survival_gap_mean"] = 0.6, 9.0, -0.4
-    bad["loss_drop_spread"] = 8.0
+    bad["loss_drop_spread"], bad["loss_own_drop"] = 8.0, 0.6
     assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
     bad["loss_z"] = 2.0  # a large step that the break statistic does not support
     assert apply_rules(PLOT, bad, EV)[0] == ["LOW_SURVIVAL"]
@@ -77,6 +139,7 @@ def test_apply_rules__loss_silences_low_survival():
 def test_apply_rules__a_loss_step_within_the_runs_spread_is_no_loss():
     bad = GOOD.copy()
     bad["loss_drop"], bad["loss_z"], bad["loss_drop_spread"] = 0.6, 9.0, 8.0
+    bad["loss_own_drop"] = 0.6
     assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
     bad["loss_drop_spread"] = 2.0  # the run's honest plots step as much (a noisy landscape)
     assert apply_rules(PLOT, bad, EV)[0] == []

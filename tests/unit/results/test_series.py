@@ -67,7 +67,8 @@ def test_peer_rows__no_planting_year_no_peers():
 def test_plot_windows__prep_window_around_the_planting_year():
     w = plot_windows(2022, Evidence())
     assert w.baseline_end == pd.Timestamp("2021-10-01") == w.prep_start
-    assert w.prep_end == pd.Timestamp("2022-10-01")
+    assert w.prep_end == pd.Timestamp("2023-01-01")  # with the autumn of Y (秋冬造林)
+    assert plot_windows(2022, Evidence(prep_late_months=0)).prep_end == pd.Timestamp("2022-10-01")
     assert w.planting_start == pd.Timestamp("2022-01-01")
     assert plot_windows(None, Evidence()).planting_year is None
 

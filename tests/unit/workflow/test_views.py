@@ -11,8 +11,9 @@ from pipeline.config import Settings
 from pipeline.demo.settings import demo_settings
 from pipeline.workflow.views import step_params
 
-PREP = {"prep_start_month", "prep_end_month", "prep_ndvi_drop", "prep_bsi_rise", "winter_months",
-        "establish_rise", "min_change_scale", "reference_pixels", "reference_stable_share",
+PREP = {"prep_start_month", "prep_end_month", "prep_late_months", "prep_ndvi_drop",
+        "prep_bsi_rise", "winter_months", "establish_rise", "min_change_scale",
+        "reference_pixels", "reference_stable_share",
         "fallback_forest_ndvi", "fallback_open_ndvi"}  # fmt: skip
 SEARCH = {"source", "catalog", "stac", "sentinelhub", "local", "collection", "bands", "start",
           "max_tile_pixels",
