@@ -82,8 +82,10 @@ def test_read_upsampled__declines_unaligned_or_outside(tmp_path):
     with rasterio.open(path) as ds:
         shifted = from_origin(500_005, 3_000_000, 10, 10)  # half a fine pixel off
         assert read_upsampled(ds, 1, 0, shifted, (4, 4), True) is None
-        same = from_origin(500_000, 3_000_000, 20, 20)  # not a 2× grid
-        assert read_upsampled(ds, 1, 0, same, (4, 4), True) is None
+        third = from_origin(500_000, 3_000_000, 20 / 3, 20 / 3)  # not a 1× or 2× grid
+        assert read_upsampled(ds, 1, 0, third, (4, 4), True) is None
+        own = from_origin(500_020, 3_000_000, 20, 20)  # the band's own grid: a window read
+        np.testing.assert_array_equal(read_upsampled(ds, 1, 0, own, (4, 4), True), data[:4, 1:5])
         outside = from_origin(499_990, 3_000_000, 10, 10)  # starts left of the band
         assert read_upsampled(ds, 1, 0, outside, (4, 4), True) is None
         inside = from_origin(500_010, 2_999_990, 10, 10)
