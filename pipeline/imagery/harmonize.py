@@ -9,6 +9,7 @@ scenes of different baselines or sensors.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,13 +102,17 @@ def dilate_mask(bad: xr.DataArray, pixels: int) -> xr.DataArray:
     """Grow a boolean mask (dims ``time, y, x``, lazily per date chunk) by ``pixels`` cells."""
     if pixels <= 0:
         return bad
-    structure = ndimage.generate_binary_structure(3, 1)
-    structure[0] = structure[2] = False  # never across dates
-
-    def grow(block: np.ndarray) -> np.ndarray:
-        return ndimage.binary_dilation(block, structure=structure, iterations=pixels)
-
     if bad.chunks is None:
-        return bad.copy(data=grow(bad.values))
+        return bad.copy(data=dilate_array(bad.values, pixels))
+    grow = functools.partial(dilate_array, pixels=pixels)
     data = bad.data.rechunk({1: -1, 2: -1}).map_blocks(grow, dtype=bool)
     return bad.copy(data=data)
+
+
+def dilate_array(bad: np.ndarray, pixels: int) -> np.ndarray:
+    """:func:`dilate_mask` of a numpy mask (time, y, x): never across dates."""
+    if pixels <= 0:
+        return bad
+    structure = ndimage.generate_binary_structure(3, 1)
+    structure[0] = structure[2] = False  # never across dates
+    return ndimage.binary_dilation(bad, structure=structure, iterations=pixels)

@@ -16,13 +16,13 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.config import Imagery, PrepSettings
-from pipeline.imagery.indices import INDEX_NAMES, compute_indices
-from pipeline.imagery.masks import mask_clouds
+from pipeline.imagery.indices import INDEX_NAMES
 from pipeline.imagery.reference import (
     REFERENCE_COLUMNS,
     reference_levels,
     sample_reference_cells,
 )
+from pipeline.imagery.sampled import sample_indices
 from pipeline.imagery.zonal import CoverageWeights, pair_means
 
 ESTABLISH_SLOTS = 3  # dry seasons 1, 2 and ≥ 3 after the planting year
@@ -245,8 +245,9 @@ def reduce_chunks(
 
 class ChunkReducer:
     """Per-plot series, reference levels and site-preparation evidence of one tile, fed one
-    in-memory cube chunk at a time (time order): per chunk, masks and indices in numpy, one
-    gather per index, then two weighted bincounts per date over all plot–cell pairs."""
+    in-memory cube chunk at a time (time order): per chunk, one gather per band at the
+    plots' and reference cells, masks and indices there in numpy, then two weighted
+    bincounts per date over all plot–cell pairs."""
 
     def __init__(
         self,
@@ -267,22 +268,30 @@ class ChunkReducer:
         )
         self.ref_ndvi: list[np.ndarray] = []
         self.days: list[np.ndarray] = []
+        # the cells sampled per chunk: every plot–cell pair, then the reference cells
+        cells = np.concatenate([weights.cell, self.ref_cells])
+        self.cell_rows, self.cell_cols = np.divmod(cells, weights.shape[1])
 
     def add(self, chunk: xr.Dataset) -> None:
-        """Fold one chunk (DN cube on the weights' grid, dims time, y, x) in."""
+        """Fold one chunk (DN cube on the weights' grid, dims time, y, x) in.
+
+        Masks and indices are computed at the plots' cells and the reference cells only
+        (:func:`~pipeline.imagery.sampled.sample_indices`: the values the whole-grid
+        ``mask_clouds`` + ``compute_indices`` give there)."""
         w, rows = self.weights, self.rows
-        idx = compute_indices(mask_clouds(chunk, self.imagery))
-        days = idx["time"].values.astype("datetime64[D]")
+        days = chunk["time"].values.astype("datetime64[D]")
+        idx = sample_indices(chunk, self.cell_rows, self.cell_cols, self.imagery)
+        npairs = len(w.cell)
         out = {"row": np.tile(rows, len(days)), "date": np.repeat(days, len(rows))}
         arrays = {}
         for name in INDEX_NAMES:
-            arrays[name] = idx[name].values.reshape(len(days), -1)[:, w.cell]
+            arrays[name] = idx[name][:, :npairs]
             mean, share = pair_means(arrays[name], w)
             out[name] = mean.ravel().astype("float32")
             if name == "ndvi":  # clear = NDVI observed (BSI / NDMI are empty without SWIR)
                 out["clear_share"] = share.ravel().astype("float32")
         self.frames.append(pd.DataFrame(out))
-        self.ref_ndvi.append(idx["ndvi"].values.reshape(len(days), -1)[:, self.ref_cells])
+        self.ref_ndvi.append(idx["ndvi"][:, npairs:])
         self.days.append(days)
         for t, day in enumerate(days):
             update_prep(

@@ -1,7 +1,8 @@
 """Per-plot zonal statistics with exact pixel-coverage weights, computed once per grid.
 
-:func:`coverage_weights` overlays the polygons on the grid once (exactextract, fed WKB);
-afterwards a date costs a gather over the covered cells and a weighted sum (``np.bincount``).
+:func:`coverage_weights` overlays the polygons on the grid once (every polygon at once in
+numpy, :mod:`~pipeline.imagery.coverage`; or exactextract, fed WKB); afterwards a date costs
+a gather over the covered cells and a weighted sum (``np.bincount``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from exactextract import exact_extract
 from exactextract.feature import Feature, FeatureSource
 from exactextract.raster import NumPyRasterSource
 from odc.geo.geobox import GeoBox
+
+from pipeline.imagery.coverage import polygon_coverage
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,21 @@ class CoverageWeights:
         return np.bincount(self.plot, self.coverage, minlength=self.n_plots)
 
 
-def coverage_weights(geoms: gpd.GeoSeries, geobox: GeoBox) -> CoverageWeights:
-    """Exact coverage of every grid cell by every polygon (geoms in the grid's CRS)."""
+def coverage_weights(
+    geoms: gpd.GeoSeries, geobox: GeoBox, engine: str = "numpy"
+) -> CoverageWeights:
+    """Exact coverage of every grid cell by every polygon (geoms in the grid's CRS).
+
+    ``engine``: ``"numpy"`` (:func:`~pipeline.imagery.coverage.polygon_coverage`, all
+    polygons at once; shares rounded to float32 as exactextract gives them, so the two
+    agree to its rounding) for north-up square-pixel grids, else exactextract; or
+    ``"exactextract"`` (one feature at a time, in C++)."""
     ny, nx = geobox.shape
+    a = geobox.affine
+    if engine == "numpy" and a.b == 0 and a.d == 0 and a.a == -a.e and a.a > 0:
+        plot, cell, share = polygon_coverage(np.asarray(geoms.values), a.c, a.f, a.a, (ny, nx))
+        share = share.astype(np.float32).astype(np.float64)
+        return CoverageWeights(plot, cell, share, n_plots=len(geoms), shape=(ny, nx))
     x0, y0, x1, y1 = geobox.extent.boundingbox
     raster = NumPyRasterSource(
         np.zeros((ny, nx), dtype=np.float32),

@@ -8,6 +8,7 @@ expired signatures are never stored) and the Copernicus Data Space Ecosystem.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pystac
+from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 from urllib3.util.retry import Retry
 
@@ -204,7 +206,10 @@ def read_item_bands(
 
     The reads odc-stac's ``load`` makes (the same metadata parsing, load parameters and
     odc-loader ``rio_read``), without building an xarray Dataset and its graph per scene:
-    each asset window is opened and read once, all bands of the date together.
+    each asset window is opened and read once, all bands of the date together. A band whose
+    grid is the tile's at twice the pixel size (Sentinel-2's 20 m bands on the 10 m grid) is
+    read at its own resolution and doubled in numpy, exactly as GDAL's warp would
+    (:func:`~pipeline.imagery.upsample.read_upsampled`; ~2× cheaper than the warp).
     """
     from odc.loader import resolve_load_cfg, resolve_src_nodata
     from odc.loader._builder import fuser_for_nodata, resolve_dst_fill_value
@@ -223,10 +228,47 @@ def read_item_bands(
             fill = resolve_dst_fill_value(dst.dtype, cfg, resolve_src_nodata(cfg.fill_value, cfg))
             np.copyto(dst, fill)
             if src is not None:
-                roi, pix = rio_read(src, cfg, geobox)
-                fuser_for_nodata(fill)(dst[roi], pix)
+                pix = read_doubled(src, cfg, geobox)
+                if pix is not None:
+                    fuser_for_nodata(fill)(dst, pix)
+                else:
+                    roi, pix = rio_read(src, cfg, geobox)
+                    fuser_for_nodata(fill)(dst[roi], pix)
             out[key] = dst
     return out
+
+
+def read_doubled(src, cfg, geobox: GeoBox) -> np.ndarray | None:
+    """odc-loader's ``rio_read`` of a band whose grid is ``geobox``'s, or ``geobox``'s at twice
+    the pixel size, in one open and without the warper: the same pixels (dtype, nodata, GDAL's
+    bilinear or nearest), or None when the band is on another grid (then the caller warps)."""
+    import rasterio
+    from odc.loader import resolve_src_nodata
+    from odc.loader._reader import resolve_dst_dtype, resolve_dst_nodata
+
+    from pipeline.imagery.upsample import read_upsampled
+
+    if not isinstance(src.band, int) or cfg.resampling not in ("bilinear", "nearest"):
+        return None
+    with rasterio.open(src.uri, "r", sharing=False) as ds:
+        if ds.crs is None or not same_crs(ds.crs.to_wkt(), str(geobox.crs)) or ds.count < src.band:
+            return None
+        src_nodata = resolve_src_nodata(ds.nodatavals[src.band - 1], cfg)
+        dtype = resolve_dst_dtype(ds.dtypes[src.band - 1], cfg)
+        dst_nodata = resolve_dst_nodata(dtype, cfg, src_nodata)
+        if src_nodata is None or dst_nodata is None or dtype != np.dtype(ds.dtypes[src.band - 1]):
+            return None
+        if dtype.type(src_nodata) != src_nodata or dst_nodata != src_nodata:
+            return None
+        pix = read_upsampled(ds, src.band, src_nodata, geobox.affine, geobox.shape,
+                             cfg.resampling == "bilinear")  # fmt: skip
+    return pix
+
+
+@functools.lru_cache(maxsize=64)
+def same_crs(wkt: str, other: str) -> bool:
+    """Whether two CRS texts name one CRS (cached: compared once per pair)."""
+    return CRS(wkt) == CRS(other)
 
 
 def odc_parse_item(item: pystac.Item):
