@@ -180,7 +180,7 @@ def missing_step_files(layout: RunLayout) -> list[Path]:
         return []  # not finished: Snakemake makes whatever is missing
     files = [layout.plan, layout.items, layout.work_plots, layout.desk_table, layout.desk_meta]
     with contextlib.suppress(StepFileError):
-        for t in read_plan(layout.plan).tile_ids:
+        for t in read_plan(layout.plan).job_ids:
             tile = layout.tile(t)
             files += [tile.series, tile.pixels, tile.meta]
     return [p.resolve() for p in files if not p.exists()]

@@ -53,3 +53,30 @@ def test_failure_detail__snakemake_errors_without_its_banner():
         failure_detail(lines)
         == "StepFileError: /r/work/plan.json is damaged (...); re-run `tushu run`"
     )
+
+
+def test_missing_step_files__grouped_tile_jobs_are_read_by_job(tmp_path):
+    """Tiles that share a job have their step files in the job's folder: a finished run with
+    grouped tiles misses nothing (reading them per tile asked Snakemake for jobs that the
+    plan does not have: "tile job 'r1074c169' is not in the plan")."""
+    from pipeline.workflow.contracts import JobSpec, Plan, TileSpec, write_record
+
+    layout = RunLayout.of(tmp_path)
+    box = (0.0, 0.0, 1.0, 1.0)
+    tiles = [TileSpec(tile_id=t, bbox=box, n_plots=1) for t in ("r1c1", "r1c2", "r2c1")]
+    jobs = (JobSpec(job_id="r1c1", tile_ids=("r1c1",)),
+            JobSpec(job_id="r1c2+1", tile_ids=("r1c2", "r2c1")))  # fmt: skip
+    plan = Plan(tiles=tuple(tiles), jobs=jobs, crs="EPSG:32650", plots={}, column_mapping=[],
+                seconds=0.0)  # fmt: skip
+    for p in (*layout.deliverables(), layout.items, layout.work_plots, layout.desk_table,
+              layout.desk_meta):  # fmt: skip
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    write_record(plan, layout.plan)
+    for job in plan.job_ids:
+        for p in (layout.tile(job).series, layout.tile(job).pixels, layout.tile(job).meta):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text("x")
+    assert missing_step_files(layout) == []
+    layout.tile("r1c2+1").series.unlink()
+    assert missing_step_files(layout) == [layout.tile("r1c2+1").series.resolve()]
