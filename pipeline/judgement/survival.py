@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
-from pipeline.judgement.growth import same_class
 
 
 def within_band(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
@@ -69,28 +69,104 @@ def survival_gaps(
     dry / growing forest-likeness; ``group``: growth class per plot (``""`` unknown): peers of
     the plot's class where at least ``min_peers`` of them qualify
     (:func:`~pipeline.judgement.growth.same_class`).
+
+    Each plot is read only against its pool (its planting-year cohort, or all usable plots
+    when the cohort is too small), held as an index array: the work is Σ pool size over the
+    plots, not plots², with the same results as :func:`within_band` / :func:`nearest_peers`
+    over full-length masks.
     """
     n = len(years)
     total = np.zeros(n)
     count = np.zeros(n, dtype=int)
-    usable = is_peer & ~lost
+    usable = np.asarray(is_peer & ~lost, dtype=bool)
     band = ev.peer_baseline_band
+    labels = list(seasons)
+    if not labels:
+        return np.full(n, np.nan), count
+    gains = np.stack([np.asarray(seasons[k], dtype=float) for k in labels])  # seasons × plots
+    finite_gain = np.isfinite(gains)
+    labels_arr = np.asarray(labels)
+    usable_idx = np.flatnonzero(usable)
+    labels_y, sizes = np.unique(years[usable], return_counts=True)
+    cohort_n = dict(zip(labels_y.tolist(), sizes.tolist(), strict=True))
+    pools: dict[tuple[int, str], np.ndarray] = {}
+
+    def pool_of(base: int, cls: str) -> np.ndarray:
+        key = (base, cls)
+        if key not in pools:
+            idx = usable_idx if base == 0 else usable_idx[years[usable_idx] == base]
+            if cls:
+                idx = idx[group[idx] == cls]
+            pools[key] = idx
+        return pools[key]
+
+    class_n: dict[tuple[int, str], int] = {}
+    by_pool: dict[tuple[int, str], list[int]] = {}
+    dues = {}
     for i in np.flatnonzero(years > 0):
-        cohort = usable & (years == years[i])
-        pool = cohort if cohort.sum() - bool(cohort[i]) >= ev.min_peers else usable
-        if group is not None:
-            pool = same_class(group, i, pool, ev.min_peers)
-        pool = pool.copy()
-        pool[i] = False
-        for k, gain in seasons.items():
-            if k - years[i] < ev.survival_min_years or not np.isfinite(gain[i]):
+        y = int(years[i])
+        due = (labels_arr - years[i] >= ev.survival_min_years) & finite_gain[:, i]
+        if not due.any():
+            continue
+        dues[i] = np.flatnonzero(due)
+        base = y if cohort_n.get(y, 0) - bool(usable[i]) >= ev.min_peers else 0
+        cls = ""
+        if group is not None and group[i]:
+            key = (base, group[i])
+            if key not in class_n:
+                class_n[key] = len(pool_of(base, group[i]))
+            if class_n[key] - bool(usable[i]) >= ev.min_peers:
+                cls = group[i]
+        by_pool.setdefault((base, cls), []).append(i)
+
+    k_peers = ev.survival_peers
+    k_tree = 4 * k_peers + 16  # nearest pool plots read from the tree before the exact order
+
+    def gaps(i: int, pool: np.ndarray, sub: np.ndarray, radius: float) -> bool:
+        """Add plot ``i``'s season gaps read against pool positions ``sub`` (sorted); False
+        (nothing added) where a season's nearest peers may lie outside ``sub``, i.e. are not
+        all strictly nearer than ``radius`` (the tree distance no plot outside ``sub`` is
+        nearer than)."""
+        diff = np.abs(start_level[pool[sub]] - start_level[i])
+        ok = np.all(~(diff > band), 1) & (pool[sub] != i)
+        cand = sub[ok]
+        diff = diff[ok]
+        dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 1))
+        rank = np.argsort(dist, kind="stable")
+        order, dist = pool[cand[rank]], dist[rank]
+        picks = []
+        for s in dues[i]:
+            sel = np.flatnonzero(finite_gain[s, order])[:k_peers]
+            if np.isfinite(radius) and (
+                len(sel) < k_peers or not dist[sel[-1]] < radius * (1 - 1e-9)
+            ):
+                return False
+            picks.append((s, order[sel]))
+        for s, near in picks:
+            if len(near) < 2:  # no yardstick of the plot's kind in this season
                 continue
-            same_kind = pool & np.isfinite(gain) & within_band(start_level, i, band)
-            near = nearest_peers(start_level, i, same_kind, ev.survival_peers)
-            if near.sum() < 2:  # no yardstick of the plot's kind in this season
-                continue
-            total[i] += gain[i] - float(np.median(gain[near]))
+            gain = gains[s]
+            total[i] += gain[i] - float(np.median(gain[np.sort(near)]))
             count[i] += 1
+        return True
+
+    for key, plots in by_pool.items():
+        pool = pool_of(*key)
+        plots = np.asarray(plots)
+        everywhere = np.arange(len(pool))
+        full = np.isfinite(start_level[pool]).all(1)
+        inner = np.flatnonzero(full)  # pool positions with both levels, in the tree
+        outer = np.flatnonzero(~full)  # always read exactly
+        quick = np.isfinite(start_level[plots]).all(1) & (len(inner) > k_tree)
+        if quick.any():
+            tree = cKDTree(start_level[pool[inner]])
+            dist, pos = tree.query(start_level[plots[quick]], k=k_tree)
+        for j, i in enumerate(plots[quick]):
+            sub = np.union1d(inner[pos[j]], outer)
+            if not gaps(i, pool, sub, dist[j, -1]):
+                gaps(i, pool, everywhere, np.inf)
+        for i in plots[~quick]:
+            gaps(i, pool, everywhere, np.inf)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return mean, count
 
