@@ -134,19 +134,25 @@ def survival_gaps(
         dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 1))
         rank = np.argsort(dist, kind="stable")
         order, dist = pool[cand[rank]], dist[rank]
-        picks = []
-        for s in dues[i]:
-            sel = np.flatnonzero(finite_gain[s, order])[:k_peers]
-            if np.isfinite(radius) and (
-                len(sel) < k_peers or not dist[sel[-1]] < radius * (1 - 1e-9)
-            ):
+        due = dues[i]
+        finite = finite_gain[due][:, order]  # due seasons × candidates by distance
+        taken = finite & (np.cumsum(finite, 1) <= k_peers)
+        n_near = taken.sum(1)
+        if np.isfinite(radius):
+            if not len(order):
                 return False
-            picks.append((s, order[sel]))
-        for s, near in picks:
-            if len(near) < 2:  # no yardstick of the plot's kind in this season
+            last = np.where(n_near > 0, taken.shape[1] - 1 - np.argmax(taken[:, ::-1], 1), 0)
+            if (n_near < k_peers).any() or not (dist[last] < radius * (1 - 1e-9)).all():
+                return False
+        vals = np.sort(np.where(taken, gains[due][:, order], np.inf), 1)
+        for row, s in enumerate(due):
+            m = n_near[row]
+            if m < 2:  # no yardstick of the plot's kind in this season
                 continue
-            gain = gains[s]
-            total[i] += gain[i] - float(np.median(gain[np.sort(near)]))
+            v = vals[row]
+            # np.median of the m values, bit for bit: the middle one, or the mean of two
+            med = v[m // 2] if m % 2 else (v[m // 2 - 1] + v[m // 2]) / 2
+            total[i] += gains[s, i] - float(med)
             count[i] += 1
         return True
 
@@ -162,7 +168,11 @@ def survival_gaps(
             tree = cKDTree(start_level[pool[inner]])
             dist, pos = tree.query(start_level[plots[quick]], k=k_tree)
         for j, i in enumerate(plots[quick]):
-            sub = np.union1d(inner[pos[j]], outer)
+            sub = (
+                np.sort(np.concatenate([inner[pos[j]], outer]))
+                if len(outer)
+                else np.sort(inner[pos[j]])
+            )
             if not gaps(i, pool, sub, dist[j, -1]):
                 gaps(i, pool, everywhere, np.inf)
         for i in plots[~quick]:
