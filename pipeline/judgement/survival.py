@@ -135,7 +135,7 @@ def survival_gaps(
         rank = np.argsort(dist, kind="stable")
         order, dist = pool[cand[rank]], dist[rank]
         due = dues[i]
-        finite = finite_gain[due][:, order]  # due seasons × candidates by distance
+        finite = finite_gain[np.ix_(due, order)]  # due seasons × candidates by distance
         taken = finite & (np.cumsum(finite, 1) <= k_peers)
         n_near = taken.sum(1)
         if np.isfinite(radius):
@@ -144,7 +144,7 @@ def survival_gaps(
             last = np.where(n_near > 0, taken.shape[1] - 1 - np.argmax(taken[:, ::-1], 1), 0)
             if (n_near < k_peers).any() or not (dist[last] < radius * (1 - 1e-9)).all():
                 return False
-        vals = np.sort(np.where(taken, gains[due][:, order], np.inf), 1)
+        vals = np.sort(np.where(taken, gains[np.ix_(due, order)], np.inf), 1)
         for row, s in enumerate(due):
             m = n_near[row]
             if m < 2:  # no yardstick of the plot's kind in this season
@@ -160,23 +160,29 @@ def survival_gaps(
         pool = pool_of(*key)
         plots = np.asarray(plots)
         everywhere = np.arange(len(pool))
-        full = np.isfinite(start_level[pool]).all(1)
-        inner = np.flatnonzero(full)  # pool positions with both levels, in the tree
-        outer = np.flatnonzero(~full)  # always read exactly
-        quick = np.isfinite(start_level[plots]).all(1) & (len(inner) > k_tree)
-        if quick.any():
-            tree = cKDTree(start_level[pool[inner]])
-            dist, pos = tree.query(start_level[plots[quick]], k=k_tree)
-        for j, i in enumerate(plots[quick]):
-            sub = (
-                np.sort(np.concatenate([inner[pos[j]], outer]))
-                if len(outer)
-                else np.sort(inner[pos[j]])
-            )
-            if not gaps(i, pool, sub, dist[j, -1]):
-                gaps(i, pool, everywhere, np.inf)
-        for i in plots[~quick]:
-            gaps(i, pool, everywhere, np.inf)
+        has = ~np.isnan(start_level[pool])
+        d_pat, d_inv = np.unique(has, axis=0, return_inverse=True)
+        groups = [np.flatnonzero(d_inv.ravel() == a) for a in range(len(d_pat))]
+        q_has = ~np.isnan(start_level[plots])
+        q_pat, q_inv = np.unique(q_has, axis=0, return_inverse=True)
+        for b, qp in enumerate(q_pat):
+            mine = plots[q_inv.ravel() == b]
+            # per missing-level pattern of the pool: its k_tree nearest over the levels both
+            # sides have (all of it where it is small or shares none), and how far they reach
+            parts, radius = [], np.full(len(mine), np.inf)
+            for dp, members in zip(d_pat, groups, strict=True):
+                dims = np.flatnonzero(dp & qp)
+                if not len(dims) or len(members) <= k_tree:
+                    parts.append(np.broadcast_to(members, (len(mine), len(members))))
+                    continue
+                tree = cKDTree(start_level[pool[members]][:, dims])
+                dist, pos = tree.query(start_level[mine][:, dims], k=k_tree)
+                parts.append(members[pos])
+                radius = np.minimum(radius, dist[:, -1])
+            subs = np.sort(np.concatenate(parts, 1), 1)
+            for j, i in enumerate(mine):
+                if not gaps(i, pool, subs[j], radius[j]):
+                    gaps(i, pool, everywhere, np.inf)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return mean, count
 
