@@ -72,8 +72,12 @@ def survival_gaps(
 
     Each plot is read only against its pool (its planting-year cohort, or all usable plots
     when the cohort is too small), held as an index array: the work is Σ pool size over the
-    plots, not plots², with the same results as :func:`within_band` / :func:`nearest_peers`
-    over full-length masks.
+    plots, not plots². The nearest peers come from a ``cKDTree`` per missing-level pattern of
+    the pool (the levels both sides have); they are ordered exactly as :func:`nearest_peers`
+    orders them, and a plot whose peers might reach beyond what the trees returned (ties at
+    the edge, few candidates within the band) is read against its whole pool: the same
+    results, bit for bit, as :func:`within_band` / :func:`nearest_peers` over full-length
+    masks (levels finite or NaN).
     """
     n = len(years)
     total = np.zeros(n)
@@ -158,6 +162,8 @@ def survival_gaps(
 
     for key, plots in by_pool.items():
         pool = pool_of(*key)
+        if not len(pool):  # no peer at all: no yardstick
+            continue
         plots = np.asarray(plots)
         everywhere = np.arange(len(pool))
         has = ~np.isnan(start_level[pool])

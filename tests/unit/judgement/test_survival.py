@@ -135,7 +135,8 @@ def _assert_same(got, want):
 
 
 def test_survival_gaps__equals_the_full_mask_loop():
-    for seed, n, quantized in [(0, 300, False), (1, 400, True), (2, 60, False), (3, 25, True)]:
+    cases = [(0, 300, False), (1, 400, True), (2, 60, False), (3, 25, True), (4, 1200, False)]
+    for seed, n, quantized in cases:
         seasons, years, is_peer, lost, start, group = random_world(n, seed, quantized)
         for ev in (EV, Evidence(min_peers=5, survival_peers=3, peer_baseline_band=0.1)):
             for g in (None, group):
@@ -152,3 +153,16 @@ def test_survival_gaps__small_cohort_falls_back_to_all_usable_plots():
     got = survival_gaps(seasons, years, is_peer, lost, start, EV, group)
     _assert_same(got, survival_gaps_ref(seasons, years, is_peer, lost, start, EV, group))
     assert (got[1][:3] > 0).any()
+
+
+def test_survival_gaps__no_usable_peer_at_all():
+    seasons, years, is_peer, lost, start, group = random_world(30, 6)
+    is_peer[:] = False
+    gap, n = survival_gaps(seasons, years, is_peer, lost, start, EV, group)
+    assert np.isnan(gap).all() and (n == 0).all()
+    one = np.zeros(30, dtype=bool)
+    one[0] = True  # a pool of one plot: no yardstick for it, one peer for the others
+    _assert_same(
+        survival_gaps(seasons, years, one, lost, start, EV, group),
+        survival_gaps_ref(seasons, years, one, lost, start, EV, group),
+    )
