@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
-from pipeline.judgement.survival import within_band
 
 EXPECTATION_COLUMNS = ("peer_clear_share", "peer_establish_share", "years_after_planting")
 
@@ -54,14 +54,34 @@ def planting_expectation(
     est_share = np.full(n, np.nan)
     has_rise = np.isfinite(establish_rise)
     established = has_rise & (establish_rise >= ev.establish_rise)
-    for i in np.flatnonzero(years > 0):
-        near = candidates & (years == years[i]) & within_band(start_level, i, ev.peer_baseline_band)
-        near[i] = False
-        if near.sum() >= ev.min_peers:
-            clear_share[i] = cleared[near].mean()
-        alike = near & has_rise & ((group == group[i]) if group[i] else True)
-        if alike.sum() >= ev.min_peers:
-            est_share[i] = established[alike].mean()
+    band = ev.peer_baseline_band
+    candidates = np.asarray(candidates, dtype=bool)
+    cleared = np.asarray(cleared, dtype=bool)
+    planted = np.flatnonzero(years > 0)
+    order = planted[np.argsort(years[planted], kind="stable")]
+    cuts = np.flatnonzero(np.diff(years[order])) + 1
+    for query in np.split(order, cuts):  # one planting-year cohort at a time
+        if not len(query):
+            continue
+        members = np.flatnonzero(candidates & (years == years[query[0]]))
+        near_n = band_counts(start_level, members, query, band) - candidates[query]
+        clear_n = band_counts(start_level, members[cleared[members]], query, band) - (
+            candidates[query] & cleared[query]
+        )
+        ok = near_n >= ev.min_peers
+        clear_share[query[ok]] = clear_n[ok] / near_n[ok]
+        for cls in np.unique(group[query]):
+            q = query[group[query] == cls]
+            pool = members[has_rise[members]]
+            if cls:
+                pool = pool[group[pool] == cls]
+            self_in = candidates[q] & has_rise[q]  # the plot's own class is its class
+            alike_n = band_counts(start_level, pool, q, band) - self_in
+            est_n = band_counts(start_level, pool[established[pool]], q, band) - (
+                self_in & established[q]
+            )
+            ok = alike_n >= ev.min_peers
+            est_share[q[ok]] = est_n[ok] / alike_n[ok]
     after = np.where(years > 0, last_season - years, np.nan)
     return pd.DataFrame(
         {
@@ -70,3 +90,31 @@ def planting_expectation(
             "years_after_planting": after,
         }
     )
+
+
+def band_counts(level: np.ndarray, data: np.ndarray, query: np.ndarray, band: float) -> np.ndarray:
+    """Per plot of ``query`` (indices), how many plots of ``data`` (indices) have starting
+    levels (``level``: plots × dims) all within ``band`` of its own, a level missing on either
+    side not counting against (as :func:`~pipeline.judgement.survival.within_band`): one
+    Chebyshev box query per pair of missing-level patterns."""
+    out = np.zeros(len(query), dtype=int)
+    if not len(query) or not len(data):
+        return out
+    d_has = ~np.isnan(level[data])
+    q_has = ~np.isnan(level[query])
+    d_pat, d_inv = np.unique(d_has, axis=0, return_inverse=True)
+    q_pat, q_inv = np.unique(q_has, axis=0, return_inverse=True)
+    d_inv, q_inv = d_inv.ravel(), q_inv.ravel()
+    for a, dp in enumerate(d_pat):
+        pts = level[data[d_inv == a]]
+        for b, qp in enumerate(q_pat):
+            rows = np.flatnonzero(q_inv == b)
+            dims = np.flatnonzero(dp & qp)
+            if not len(dims):
+                out[rows] += len(pts)
+                continue
+            tree = cKDTree(pts[:, dims])
+            out[rows] += tree.query_ball_point(
+                level[query[rows]][:, dims], band, p=np.inf, return_length=True
+            )
+    return out

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
-from pipeline.judgement.growth import same_class
 
 
 def within_band(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
@@ -69,28 +69,126 @@ def survival_gaps(
     dry / growing forest-likeness; ``group``: growth class per plot (``""`` unknown): peers of
     the plot's class where at least ``min_peers`` of them qualify
     (:func:`~pipeline.judgement.growth.same_class`).
+
+    Each plot is read only against its pool (its planting-year cohort, or all usable plots
+    when the cohort is too small), held as an index array: the work is Σ pool size over the
+    plots, not plots². The nearest peers come from a ``cKDTree`` per missing-level pattern of
+    the pool (the levels both sides have); they are ordered exactly as :func:`nearest_peers`
+    orders them, and a plot whose peers might reach beyond what the trees returned (ties at
+    the edge, few candidates within the band) is read against its whole pool: the same
+    results, bit for bit, as :func:`within_band` / :func:`nearest_peers` over full-length
+    masks (levels finite or NaN).
     """
     n = len(years)
     total = np.zeros(n)
     count = np.zeros(n, dtype=int)
-    usable = is_peer & ~lost
+    usable = np.asarray(is_peer & ~lost, dtype=bool)
     band = ev.peer_baseline_band
+    labels = list(seasons)
+    if not labels:
+        return np.full(n, np.nan), count
+    gains = np.stack([np.asarray(seasons[k], dtype=float) for k in labels])  # seasons × plots
+    finite_gain = np.isfinite(gains)
+    labels_arr = np.asarray(labels)
+    usable_idx = np.flatnonzero(usable)
+    labels_y, sizes = np.unique(years[usable], return_counts=True)
+    cohort_n = dict(zip(labels_y.tolist(), sizes.tolist(), strict=True))
+    pools: dict[tuple[int, str], np.ndarray] = {}
+
+    def pool_of(base: int, cls: str) -> np.ndarray:
+        key = (base, cls)
+        if key not in pools:
+            idx = usable_idx if base == 0 else usable_idx[years[usable_idx] == base]
+            if cls:
+                idx = idx[group[idx] == cls]
+            pools[key] = idx
+        return pools[key]
+
+    class_n: dict[tuple[int, str], int] = {}
+    by_pool: dict[tuple[int, str], list[int]] = {}
+    dues = {}
     for i in np.flatnonzero(years > 0):
-        cohort = usable & (years == years[i])
-        pool = cohort if cohort.sum() - bool(cohort[i]) >= ev.min_peers else usable
-        if group is not None:
-            pool = same_class(group, i, pool, ev.min_peers)
-        pool = pool.copy()
-        pool[i] = False
-        for k, gain in seasons.items():
-            if k - years[i] < ev.survival_min_years or not np.isfinite(gain[i]):
+        y = int(years[i])
+        due = (labels_arr - years[i] >= ev.survival_min_years) & finite_gain[:, i]
+        if not due.any():
+            continue
+        dues[i] = np.flatnonzero(due)
+        base = y if cohort_n.get(y, 0) - bool(usable[i]) >= ev.min_peers else 0
+        cls = ""
+        if group is not None and group[i]:
+            key = (base, group[i])
+            if key not in class_n:
+                class_n[key] = len(pool_of(base, group[i]))
+            if class_n[key] - bool(usable[i]) >= ev.min_peers:
+                cls = group[i]
+        by_pool.setdefault((base, cls), []).append(i)
+
+    k_peers = ev.survival_peers
+    k_tree = 4 * k_peers + 16  # nearest pool plots read from the tree before the exact order
+
+    def gaps(i: int, pool: np.ndarray, sub: np.ndarray, radius: float) -> bool:
+        """Add plot ``i``'s season gaps read against pool positions ``sub`` (sorted); False
+        (nothing added) where a season's nearest peers may lie outside ``sub``, i.e. are not
+        all strictly nearer than ``radius`` (the tree distance no plot outside ``sub`` is
+        nearer than)."""
+        diff = np.abs(start_level[pool[sub]] - start_level[i])
+        ok = np.all(~(diff > band), 1) & (pool[sub] != i)
+        cand = sub[ok]
+        diff = diff[ok]
+        dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 1))
+        rank = np.argsort(dist, kind="stable")
+        order, dist = pool[cand[rank]], dist[rank]
+        due = dues[i]
+        finite = finite_gain[np.ix_(due, order)]  # due seasons × candidates by distance
+        taken = finite & (np.cumsum(finite, 1) <= k_peers)
+        n_near = taken.sum(1)
+        if np.isfinite(radius):
+            if not len(order):
+                return False
+            last = np.where(n_near > 0, taken.shape[1] - 1 - np.argmax(taken[:, ::-1], 1), 0)
+            if (n_near < k_peers).any() or not (dist[last] < radius * (1 - 1e-9)).all():
+                return False
+        vals = np.sort(np.where(taken, gains[np.ix_(due, order)], np.inf), 1)
+        for row, s in enumerate(due):
+            m = n_near[row]
+            if m < 2:  # no yardstick of the plot's kind in this season
                 continue
-            same_kind = pool & np.isfinite(gain) & within_band(start_level, i, band)
-            near = nearest_peers(start_level, i, same_kind, ev.survival_peers)
-            if near.sum() < 2:  # no yardstick of the plot's kind in this season
-                continue
-            total[i] += gain[i] - float(np.median(gain[near]))
+            v = vals[row]
+            # np.median of the m values, bit for bit: the middle one, or the mean of two
+            med = v[m // 2] if m % 2 else (v[m // 2 - 1] + v[m // 2]) / 2
+            total[i] += gains[s, i] - float(med)
             count[i] += 1
+        return True
+
+    for key, plots in by_pool.items():
+        pool = pool_of(*key)
+        if not len(pool):  # no peer at all: no yardstick
+            continue
+        plots = np.asarray(plots)
+        everywhere = np.arange(len(pool))
+        has = ~np.isnan(start_level[pool])
+        d_pat, d_inv = np.unique(has, axis=0, return_inverse=True)
+        groups = [np.flatnonzero(d_inv.ravel() == a) for a in range(len(d_pat))]
+        q_has = ~np.isnan(start_level[plots])
+        q_pat, q_inv = np.unique(q_has, axis=0, return_inverse=True)
+        for b, qp in enumerate(q_pat):
+            mine = plots[q_inv.ravel() == b]
+            # per missing-level pattern of the pool: its k_tree nearest over the levels both
+            # sides have (all of it where it is small or shares none), and how far they reach
+            parts, radius = [], np.full(len(mine), np.inf)
+            for dp, members in zip(d_pat, groups, strict=True):
+                dims = np.flatnonzero(dp & qp)
+                if not len(dims) or len(members) <= k_tree:
+                    parts.append(np.broadcast_to(members, (len(mine), len(members))))
+                    continue
+                tree = cKDTree(start_level[pool[members]][:, dims])
+                dist, pos = tree.query(start_level[mine][:, dims], k=k_tree)
+                parts.append(members[pos])
+                radius = np.minimum(radius, dist[:, -1])
+            subs = np.sort(np.concatenate(parts, 1), 1)
+            for j, i in enumerate(mine):
+                if not gaps(i, pool, subs[j], radius[j]):
+                    gaps(i, pool, everywhere, np.inf)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return mean, count
 

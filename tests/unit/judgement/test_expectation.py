@@ -206,3 +206,48 @@ def test_survival_gaps__a_slow_species_is_read_against_slow_peers():
     assert (mixed[:4] < -EV.survival_gap).all()
     assert (np.abs(by_class[:4]) < EV.survival_gap).all()
     assert by_class[4] < -EV.survival_gap and (np.abs(by_class[5:]) < EV.survival_gap).all()
+
+
+def planting_expectation_ref(years, candidates, start_level, cleared, rise, group, last, ev):
+    """The former full-mask loop (O(plots²)): the reference the tree version must equal."""
+    n = len(years)
+    clear_share = np.full(n, np.nan)
+    est_share = np.full(n, np.nan)
+    has_rise = np.isfinite(rise)
+    established = has_rise & (rise >= ev.establish_rise)
+    for i in np.flatnonzero(years > 0):
+        band = ~(np.abs(start_level - start_level[i]) > ev.peer_baseline_band)
+        near = candidates & (years == years[i]) & np.all(band, 1)
+        near[i] = False
+        if near.sum() >= ev.min_peers:
+            clear_share[i] = cleared[near].mean()
+        alike = near & has_rise & ((group == group[i]) if group[i] else True)
+        if alike.sum() >= ev.min_peers:
+            est_share[i] = established[alike].mean()
+    after = np.where(years > 0, last - years, np.nan)
+    return pd.DataFrame(
+        {
+            "peer_clear_share": clear_share,
+            "peer_establish_share": est_share,
+            "years_after_planting": after,
+        }
+    )
+
+
+def test_planting_expectation__equals_the_full_mask_loop():
+    for seed, n, quantized in [(0, 400, False), (1, 500, True), (2, 40, True), (3, 12, False)]:
+        rng = np.random.default_rng(seed)
+        years = rng.choice([0, 2019, 2020, 2021, 2022], n, p=[0.1, 0.02, 0.3, 0.3, 0.28])
+        start = rng.integers(-6, 7, (n, 2)) * 0.05 if quantized else rng.uniform(-0.8, 0.8, (n, 2))
+        start[rng.random((n, 2)) < 0.15] = np.nan
+        cand = rng.random(n) < 0.8
+        cleared = rng.random(n) < 0.5
+        rise = rng.normal(0.1, 0.2, n)
+        rise[rng.random(n) < 0.2] = np.nan
+        group = rng.choice(np.array(["", "fast", "slow", "economic"], dtype=object), n)
+        last = np.where(rng.random(n) < 0.1, np.nan, 2024.0)
+        for ev in (EV, Evidence(min_peers=5, peer_baseline_band=0.1)):
+            args = (years, cand, start, cleared, rise, group, last, ev)
+            got = planting_expectation(*args)
+            want = planting_expectation_ref(*args)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)

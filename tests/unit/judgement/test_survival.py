@@ -66,3 +66,103 @@ def test_growing_levels__median_of_growing_months_per_year():
     levels = growing_levels(D, dates, 3)
     assert set(levels) == {2023, 2024}
     assert np.isfinite(levels[2023]).all() and np.isnan(levels[2024][1])
+
+
+def _within_band_ref(start_level, i, band):
+    return np.all(~(np.abs(start_level - start_level[i]) > band), 1)
+
+
+def _same_class_ref(group, i, pool, min_n):
+    if not group[i]:
+        return pool
+    narrowed = pool & (group == group[i])
+    return narrowed if narrowed.sum() - bool(narrowed[i]) >= min_n else pool
+
+
+def survival_gaps_ref(seasons, years, is_peer, lost, start_level, ev, group=None):
+    """The former full-mask loop (O(plots²)): the reference the cohort version must equal."""
+    n = len(years)
+    total = np.zeros(n)
+    count = np.zeros(n, dtype=int)
+    usable = is_peer & ~lost
+    band = ev.peer_baseline_band
+    for i in np.flatnonzero(years > 0):
+        cohort = usable & (years == years[i])
+        pool = cohort if cohort.sum() - bool(cohort[i]) >= ev.min_peers else usable
+        if group is not None:
+            pool = _same_class_ref(group, i, pool, ev.min_peers)
+        pool = pool.copy()
+        pool[i] = False
+        for k, gain in seasons.items():
+            if k - years[i] < ev.survival_min_years or not np.isfinite(gain[i]):
+                continue
+            same_kind = pool & np.isfinite(gain) & _within_band_ref(start_level, i, band)
+            near = nearest_peers(start_level, i, same_kind, ev.survival_peers)
+            if near.sum() < 2:
+                continue
+            total[i] += gain[i] - float(np.median(gain[near]))
+            count[i] += 1
+    mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return mean, count
+
+
+def random_world(n: int, seed: int, quantized: bool = False):
+    """Plots of several cohorts (one of them tiny, one without planting year), growth classes
+    with unknowns, NaN levels and gains, and (``quantized``) many tied levels and gains."""
+    rng = np.random.default_rng(seed)
+    years = rng.choice([0, 2019, 2020, 2021, 2022], n, p=[0.1, 0.02, 0.3, 0.3, 0.28])
+    if quantized:
+        start = rng.integers(-6, 7, (n, 2)) * 0.05
+    else:
+        start = rng.uniform(-0.8, 0.8, (n, 2))
+    start[rng.random((n, 2)) < 0.1] = np.nan
+    seasons = {}
+    for k in (2021, 2022, 2023, 2024):
+        gain = (rng.integers(0, 5, n) * 0.1) if quantized else rng.normal(0.2, 0.3, n)
+        gain[rng.random(n) < 0.15] = np.nan
+        seasons[k] = gain
+    is_peer = rng.random(n) < 0.8
+    lost = rng.random(n) < 0.1
+    group = rng.choice(np.array(["", "fast", "slow", "medium"], dtype=object), n)
+    group[rng.random(n) < 0.03] = "economic"  # a rare class: too few peers to narrow
+    return seasons, years, is_peer, lost, start, group
+
+
+def _assert_same(got, want):
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(np.isnan(got[0]), np.isnan(want[0]))
+    assert np.array_equal(got[0], want[0], equal_nan=True)  # bit for bit
+
+
+def test_survival_gaps__equals_the_full_mask_loop():
+    cases = [(0, 300, False), (1, 400, True), (2, 60, False), (3, 25, True), (4, 1200, False)]
+    for seed, n, quantized in cases:
+        seasons, years, is_peer, lost, start, group = random_world(n, seed, quantized)
+        for ev in (EV, Evidence(min_peers=5, survival_peers=3, peer_baseline_band=0.1)):
+            for g in (None, group):
+                got = survival_gaps(seasons, years, is_peer, lost, start, ev, g)
+                want = survival_gaps_ref(seasons, years, is_peer, lost, start, ev, g)
+                _assert_same(got, want)
+
+
+def test_survival_gaps__small_cohort_falls_back_to_all_usable_plots():
+    seasons, years, is_peer, lost, start, group = random_world(200, 5)
+    years[:3] = 2018  # a cohort of three: fewer than min_peers others
+    is_peer[:3] = True
+    lost[:3] = False
+    got = survival_gaps(seasons, years, is_peer, lost, start, EV, group)
+    _assert_same(got, survival_gaps_ref(seasons, years, is_peer, lost, start, EV, group))
+    assert (got[1][:3] > 0).any()
+
+
+def test_survival_gaps__no_usable_peer_at_all():
+    seasons, years, is_peer, lost, start, group = random_world(30, 6)
+    is_peer[:] = False
+    gap, n = survival_gaps(seasons, years, is_peer, lost, start, EV, group)
+    assert np.isnan(gap).all() and (n == 0).all()
+    one = np.zeros(30, dtype=bool)
+    one[0] = True  # a pool of one plot: no yardstick for it, one peer for the others
+    _assert_same(
+        survival_gaps(seasons, years, one, lost, start, EV, group),
+        survival_gaps_ref(seasons, years, one, lost, start, EV, group),
+    )
