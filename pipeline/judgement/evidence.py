@@ -276,7 +276,13 @@ def compute_evidence(
         & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
     gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev, group)
-    out["survival_gap_mean"], out["survival_seasons"] = gap, n_seasons
+    # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
+    # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
+    # without near peers of its kind is not thereby passed (the default demo world's
+    # low-survival plots all fell there)
+    fallback = out["winter_gap_peers"].to_numpy(float)
+    out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
+    out["survival_seasons"] = n_seasons
     out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev, group)[
         0
     ]
