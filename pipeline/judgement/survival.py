@@ -176,19 +176,29 @@ def survival_gaps(
             # per missing-level pattern of the pool: its k_tree nearest over the levels both
             # sides have (all of it where it is small or shares none), and how far they reach
             parts, radius = [], np.full(len(mine), np.inf)
+            trees = []  # (members, dims, tree or None: every member)
             for dp, members in zip(d_pat, groups, strict=True):
                 dims = np.flatnonzero(dp & qp)
                 if not len(dims) or len(members) <= k_tree:
                     parts.append(np.broadcast_to(members, (len(mine), len(members))))
+                    trees.append((members, dims, None))
                     continue
                 tree = cKDTree(start_level[pool[members]][:, dims])
                 dist, pos = tree.query(start_level[mine][:, dims], k=k_tree)
                 parts.append(members[pos])
                 radius = np.minimum(radius, dist[:, -1])
+                trees.append((members, dims, tree))
             subs = np.sort(np.concatenate(parts, 1), 1)
             for j, i in enumerate(mine):
-                if not gaps(i, pool, subs[j], radius[j]):
-                    gaps(i, pool, everywhere, np.inf)
+                if gaps(i, pool, subs[j], radius[j]):
+                    continue
+                if np.isfinite(radius[j]):  # ties at the edge: every plot as near as the k-th
+                    r = radius[j] * (1 + 1e-8) + 1e-12
+                    ball = [m if t is None else m[t.query_ball_point(start_level[i][d], r)]
+                            for m, d, t in trees]  # fmt: skip
+                    if gaps(i, pool, np.unique(np.concatenate(ball)).astype(int), r):
+                        continue
+                gaps(i, pool, everywhere, np.inf)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return mean, count
 

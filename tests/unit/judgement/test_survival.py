@@ -166,3 +166,17 @@ def test_survival_gaps__no_usable_peer_at_all():
         survival_gaps(seasons, years, one, lost, start, EV, group),
         survival_gaps_ref(seasons, years, one, lost, start, EV, group),
     )
+
+
+def test_survival_gaps__replicated_plots_tie_at_the_tree_edge():
+    """Many exact copies of a few plots (as a bench replicates a world) tie at the k-th nearest
+    distance: the ball of every plot as near is read (not the whole pool), with the same
+    result as the full mask loop."""
+    seasons, years, is_peer, lost, start, group = random_world(40, 5)
+    reps = 30
+    seasons = {k: np.tile(v, reps) for k, v in seasons.items()}
+    years, is_peer, lost = np.tile(years, reps), np.tile(is_peer, reps), np.tile(lost, reps)
+    start, group = np.tile(start, (reps, 1)), np.tile(group, reps)
+    for g in (None, group):
+        got = survival_gaps(seasons, years, is_peer, lost, start, EV, g)
+        _assert_same(got, survival_gaps_ref(seasons, years, is_peer, lost, start, EV, g))
