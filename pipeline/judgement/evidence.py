@@ -475,14 +475,6 @@ def _establishment(out, seasons: dict[int, np.ndarray], years: np.ndarray) -> No
     out["establish_trend"] = trend
 
 
-def similar_start(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
-    """Plots whose baseline dry- and growing-season forest-likeness both lie within ``band``
-    of plot ``i``'s (a missing index does not count against): a proxy for the same starting
-    land class; dims (plots,)."""
-    diff = np.abs(start_level - start_level[i])
-    return np.all(~(diff > band), 1)
-
-
 def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> None:
     """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
     forest-likeness over its own same-month baseline (change units) against the median gain

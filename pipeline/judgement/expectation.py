@@ -95,7 +95,7 @@ def planting_expectation(
 def band_counts(level: np.ndarray, data: np.ndarray, query: np.ndarray, band: float) -> np.ndarray:
     """Per plot of ``query`` (indices), how many plots of ``data`` (indices) have starting
     levels (``level``: plots × dims) all within ``band`` of its own, a level missing on either
-    side not counting against (as :func:`~pipeline.judgement.survival.within_band`): one
+    side not counting against (as :func:`~pipeline.judgement.peers.within_band`): one
     Chebyshev box query per pair of missing-level patterns."""
     out = np.zeros(len(query), dtype=int)
     if not len(query) or not len(data):

@@ -2,7 +2,7 @@
 them, computed once per distinct peer set instead of once per plot.
 
 A plot's *near peers* (:func:`near_peers`) are the peers whose baseline dry- and growing-season
-forest-likeness both lie within a band of its own (:func:`pipeline.judgement.evidence.similar_start`
+forest-likeness both lie within a band of its own (:func:`within_band`
 applied to every plot at once). Plots with the same start levels share them, and plots with
 different levels often do too: medians are taken per distinct peer set (:func:`masked_medians`),
 each exactly as ``np.nanmedian`` over the set's rows gives it. Identical peer rows (the same
@@ -30,6 +30,14 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
     _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
     return first, inverse.ravel()
+
+
+def within_band(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
+    """Plots whose baseline dry- and growing-season forest-likeness (``start_level``, plots ×
+    2) all lie within ``band`` of plot ``i``'s (a missing level does not count against): a
+    proxy for the same starting land class; dims (plots,). The one-plot definition that
+    :func:`near_peers` and the survival / expectation readings apply to many plots at once."""
+    return np.all(~(np.abs(start_level - start_level[i]) > band), 1)
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,6 @@ from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
 
 
-def within_band(start_level: np.ndarray, i: int, band: float) -> np.ndarray:
-    """Plots whose starting levels all lie within ``band`` of plot ``i``'s (a missing level
-    does not count against), dims (plots,)."""
-    return np.all(~(np.abs(start_level - start_level[i]) > band), 1)
-
-
 def nearest_peers(start_level: np.ndarray, i: int, candidates: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` candidates (bool per plot) nearest plot ``i`` in starting level (dims plots ×
     2; a dimension missing on either side counts as 0 distance); fewer when fewer exist."""
@@ -76,8 +70,8 @@ def survival_gaps(
     the pool (the levels both sides have); they are ordered exactly as :func:`nearest_peers`
     orders them, and a plot whose peers might reach beyond what the trees returned (ties at
     the edge, few candidates within the band) is read against its whole pool: the same
-    results, bit for bit, as :func:`within_band` / :func:`nearest_peers` over full-length
-    masks (levels finite or NaN).
+    results, bit for bit, as :func:`~pipeline.judgement.peers.within_band` /
+    :func:`nearest_peers` over full-length masks (levels finite or NaN).
     """
     n = len(years)
     total = np.zeros(n)

@@ -4,8 +4,7 @@ import warnings
 
 import numpy as np
 
-from pipeline.judgement.evidence import similar_start
-from pipeline.judgement.peers import masked_medians, nanmedian, near_peers, unique_rows
+from pipeline.judgement.peers import masked_medians, nanmedian, near_peers, unique_rows, within_band
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
@@ -34,8 +33,8 @@ def test_masked_medians__equal_nanmedian_both_ways():
                 assert (count[k] == np.isfinite(rows).sum(0)).all()
 
 
-def test_near_peers__same_sets_as_similar_start():
-    """Each member's set is similar_start's, NaN levels counting as near; equal sets shared."""
+def test_near_peers__same_sets_as_within_band():
+    """Each member's set is within_band's, NaN levels counting as near; equal sets shared."""
     rng = np.random.default_rng(2)
     levels = np.round(rng.uniform(-0.5, 1.2, (200, 2)), 1)  # repeated levels
     levels[rng.random(levels.shape) < 0.1] = np.nan
@@ -43,7 +42,7 @@ def test_near_peers__same_sets_as_similar_start():
     members = np.flatnonzero(rng.random(200) < 0.5)
     sets = near_peers(levels, members, is_peer, 0.3)
     for m, i in enumerate(members):
-        want = is_peer & similar_start(levels, i, 0.3)
+        want = is_peer & within_band(levels, i, 0.3)
         got = np.zeros(200, bool)
         got[sets.peers[sets.masks[sets.of_member[m]]]] = True
         assert (got == want).all(), i
