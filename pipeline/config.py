@@ -484,7 +484,13 @@ class Evidence(_Frozen):
     )
     loss_min_obs: int = Field(3, ge=1)
     loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
-    loss_after_days: int = Field(120, gt=0)
+    loss_after_days: int = Field(
+        240,
+        gt=0,
+        description="the break test's monitor holds the first loss_min_obs observations after a"
+        " split within this many days: long enough that a clearing followed by a cloudy summer"
+        " (one clear view in four months) is still tested",
+    )
     model: Path | None = Field(
         None,
         description="a model folder written by `tushu train` (models/<name>); none: rules only",
