@@ -40,7 +40,7 @@ from pipeline.judgement.growth import growth_class
 from pipeline.judgement.own_level import own_step
 from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
 from pipeline.judgement.spread import robust_scores
-from pipeline.judgement.survival import growing_levels, survival_gaps
+from pipeline.judgement.survival import closed_canopy_level, growing_levels, survival_gaps
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -76,6 +76,7 @@ EVIDENCE_COLUMNS = (
     "site_work_late",
     "prep_drop_index",
     "loss_own_drop",
+    "canopy_level",
     *EXPECTATION_COLUMNS,
 )
 
@@ -280,6 +281,11 @@ def compute_evidence(
     # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
     # without near peers of its kind is not thereby passed (the default demo world's
     # low-survival plots all fell there)
+    # species that close within the imagery: their own level against the references (the
+    # dry-season levels are in change units: back to forest-likeness)
+    out["canopy_level"] = closed_canopy_level(
+        levels, years, plots["species"] if "species" in plots else None, ev.canopy_closed_by
+    ) * (scale / contrast)
     fallback = out["winter_gap_peers"].to_numpy(float)
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
     out["survival_seasons"] = n_seasons

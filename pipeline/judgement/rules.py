@@ -223,6 +223,17 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
+    # a species that closes within the imagery, still not forest-like when it should be (on
+    # a fully planted plot: a partial planting's level is diluted by its unplanted part)
+    Rule(
+        "LOW_SURVIVAL",
+        (
+            Comparison("canopy_level", "<", "canopy_closed_index"),
+            Comparison("planted_share", ">=", "planted_share_full"),
+        ),
+        applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS", "LOW_SURVIVAL"}),
+    ),
 )
 """The rules in reading order (the order is part of the method: data sufficiency first)."""
 
