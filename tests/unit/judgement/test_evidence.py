@@ -196,3 +196,14 @@ def test_judge_with_trace__loss_date_only_where_loss_is_reported():
     lost = result["reasons"].str.contains("VEGETATION_LOSS")
     assert lost.sum() == 1 and result.loc[lost, "loss_date"].notna().all()
     assert result.loc[~lost, "loss_date"].isna().all()
+
+
+def test_compute_evidence__a_fast_species_is_read_against_the_references_once_due():
+    kinds = KINDS
+    series = series_frame(kinds, TIMES, 0)
+    fast = compute_evidence(_plots(kinds).assign(species="桉树"), series, _pixels(kinds), EV)
+    # planted 2022: the dry season of 2025 (Nov–Dec 2024) is the third after the planting year
+    assert (fast.loc[:5, "canopy_level"] >= EV.canopy_closed_index).all()
+    assert fast.loc[9, "canopy_level"] < EV.canopy_closed_index  # the low-survival plot
+    slow = compute_evidence(_plots(kinds).assign(species="马尾松"), series, _pixels(kinds), EV)
+    assert slow["canopy_level"].isna().all()  # not listed: read against its peers only
