@@ -237,7 +237,8 @@ def compute_evidence(
     del B
     # the loss test reads after the site work: after the late months where it shows only there
     after = day[None, :] >= np.where(late, end, main_end)[:, None]
-    _coverage(out, valid, series["date"], dates, years, end, ev)
+    grown = np.where(years > 0, years + late.astype(int), 0)
+    _coverage(out, valid, series["date"], dates, years, end, ev, grown)
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
     levels = _dry_levels(Xc, winter, ev.min_winter_obs)
@@ -265,7 +266,12 @@ def compute_evidence(
         anomaly[cohort] = class_peer_anomaly(
             N, start_level, np.flatnonzero(cohort), peers, group, ev, scale
         )
-        near = near_peers(start_level, np.flatnonzero(cohort), peers, ev.peer_baseline_band)
+    # survival is read against the plantings of the season the trees went in: site work that
+    # shows only after the main prep window (秋冬造林 of Y itself) makes the plot a year
+    # younger than its claimed cohort, its survival due a year later
+    for y in np.unique(grown[grown > 0]):
+        peers = cohort_peers(grown, is_peer, y, ev)
+        near = near_peers(start_level, np.flatnonzero(grown == y), peers, ev.peer_baseline_band)
         _survival(out, seasons, levels, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
@@ -275,7 +281,7 @@ def compute_evidence(
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
         & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev, group)
+    gap, n_seasons = survival_gaps(seasons, grown, is_peer, lost, start_level, ev, group)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
     # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
     # without near peers of its kind is not thereby passed (the default demo world's
@@ -283,7 +289,7 @@ def compute_evidence(
     fallback = out["winter_gap_peers"].to_numpy(float)
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
     out["survival_seasons"] = n_seasons
-    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev, group)[
+    out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
         0
     ]
     cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
@@ -374,7 +380,9 @@ def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:
     return last
 
 
-def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence) -> None:
+def _coverage(
+    out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence, grown=None
+) -> None:
     """Clear observations in each window a judgement needs, beyond the whole prep window:
 
     - ``n_planting_year_obs``: in the planting year's part of the prep window (1 January of Y
@@ -386,8 +394,11 @@ def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence)
       no season from it on has ``min_winter_obs``.
 
     ``valid``: (plot, date) clear observations; ``all_dates``: every date of the series, clear
-    or not (the period the imagery covers).
+    or not (the period the imagery covers); ``grown``: the planting year survival is read by
+    (the claimed year, or the next one for site work of an autumn planting of Y itself;
+    default ``years``).
     """
+    grown = years if grown is None else grown
     day = dates.values.astype("datetime64[D]")
     jan = np.array([np.datetime64(f"{y:04d}-01-01") if y > 0 else np.datetime64("NaT")
                     for y in years], dtype="datetime64[D]")  # fmt: skip
@@ -404,7 +415,7 @@ def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence)
     for k in range(last.year + 1, first.year - 1, -1):  # latest season first
         begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
         stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
-        due = (years > 0) & (k - years >= ev.survival_min_years) & ~settled
+        due = (grown > 0) & (k - grown >= ev.survival_min_years) & ~settled
         n = (valid & (winter == k)[None, :]).sum(1).astype(float)
         best = np.where(due, np.fmax(best, n), best)
         if begin >= first.normalize() and stop <= last:  # the imagery spans the whole season

@@ -196,3 +196,38 @@ def test_judge_with_trace__loss_date_only_where_loss_is_reported():
     lost = result["reasons"].str.contains("VEGETATION_LOSS")
     assert lost.sum() == 1 and result.loc[lost, "loss_date"].notna().all()
     assert result.loc[~lost, "loss_date"].isna().all()
+
+
+def _late_planting_series(kinds, n_late, seed=0):
+    """``series_frame`` of ``kinds`` (planted in February 2022) and ``n_late`` genuine plots
+    whose site work and planting came in November 2022 (秋冬造林 of the claimed year itself),
+    with the same seasons and growth; from 2020, so every month has a baseline."""
+    times = pd.date_range("2020-01-01", "2024-12-31", freq="10D")
+    frames = [series_frame(kinds, times, seed)]
+    t = (times - pd.Timestamp("2022-11-10")).days.to_numpy() / 365.25
+    season = 0.5 + 0.5 * np.sin(2 * np.pi * (times.day_of_year.to_numpy() - 110) / 365.25)
+    herb = 0.42 + 0.33 * season
+    tree = 0.85 * np.clip(t / 4.0, 0, 1) ** 1.5
+    base = np.where(t < -0.05, herb, tree * 0.82 + (1 - tree) * herb * np.clip(t / 0.5, 0.35, 1))
+    for k in range(n_late):
+        ndvi = base + np.random.default_rng(seed + 99 + k).normal(0, 0.015, len(times))
+        frames.append(pd.DataFrame({"row": len(kinds) + k, "date": times, "ndvi": ndvi,
+                                    "ndmi": ndvi - 0.3, "bsi": 0.1 - 0.45 * ndvi,
+                                    "clear_share": 1.0}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_compute_evidence__late_site_work_reads_survival_a_year_later():
+    kinds, n_late = ["genuine"] * 8, 5
+    plots, pixels = _plots(kinds + ["genuine"] * n_late), _pixels(kinds + ["genuine"] * n_late)
+    ev = compute_evidence(plots, _late_planting_series(kinds, n_late), pixels, EV)
+    late = list(range(len(kinds), len(kinds) + n_late))
+    assert (ev.loc[late, "site_work_late"] == 1).all()
+    assert (ev.loc[: len(kinds) - 1, "site_work_late"] == 0).all()
+    # a year younger than its cohort: one dry season fewer since the trees went in, and read
+    # against the plantings of its own season, not as a shortfall against older ones
+    assert (ev.loc[late, "years_observed"] == ev.loc[0, "years_observed"] - 1).all()
+    assert (ev.loc[late, "survival_gap_mean"].abs() < EV.survival_gap).all()
+    desk = pd.DataFrame({"desk_reasons": [[] for _ in range(len(plots))]}, index=plots["row"])
+    decisions, _ = flag_plots(plots, desk, ev, EV)
+    assert not decisions["reasons"].str.contains("LOW_SURVIVAL").any()
