@@ -39,6 +39,7 @@ from pipeline.judgement.expectation import EXPECTATION_COLUMNS, planting_expecta
 from pipeline.judgement.growth import growth_class
 from pipeline.judgement.own_level import own_step
 from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
+from pipeline.judgement.planted import PLANTED_COLUMNS, relative_shares
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import growing_levels, survival_gaps
 
@@ -77,6 +78,7 @@ EVIDENCE_COLUMNS = (
     "prep_drop_index",
     "loss_own_drop",
     *EXPECTATION_COLUMNS,
+    *PLANTED_COLUMNS,
 )
 
 
@@ -295,11 +297,19 @@ def compute_evidence(
     cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
         out["prep_bsi_rise"].to_numpy() >= ev.prep_bsi_rise
     )
-    expect = planting_expectation(
-        years,
+    candidates = (
         (years > 0)
         & ~plots["is_design"].to_numpy(dtype=bool)
-        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index),
+        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index)
+    )
+    shares = relative_shares(
+        out["planted_share"].to_numpy(float), years, candidates, start_level, ev
+    )
+    for col in PLANTED_COLUMNS:
+        out[col] = shares[col].to_numpy()
+    expect = planting_expectation(
+        years,
+        candidates,
         start_level,
         cleared,
         out["establish_rise"].to_numpy(float),
