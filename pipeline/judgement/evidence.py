@@ -271,10 +271,13 @@ def compute_evidence(
     # survival is read against the plantings of the season the trees went in: site work that
     # shows only after the main prep window (秋冬造林 of Y itself) makes the plot a year
     # younger than its claimed cohort, its survival due a year later
+    # survival is read on dry seasons the imagery spans whole (as their coverage is counted):
+    # the first weeks of a season cut off by the end of the imagery decide nothing alone
+    whole = whole_seasons(seasons, series["date"], ev)
     for y in np.unique(grown[grown > 0]):
         peers = cohort_peers(grown, is_peer, y, ev)
         near = near_peers(start_level, np.flatnonzero(grown == y), peers, ev.peer_baseline_band)
-        _survival(out, seasons, levels, near, y, ev)
+        _survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
@@ -283,7 +286,7 @@ def compute_evidence(
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
         & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(seasons, grown, is_peer, lost, start_level, ev, group)
+    gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
     # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
     # without near peers of its kind is not thereby passed (the default demo world's
@@ -380,6 +383,25 @@ def _late_site_work(N, B, day, start, main_end, drop, rise, ev: Evidence) -> np.
     full = (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise)
     main = (main_drop >= ev.prep_ndvi_drop) | (main_rise >= ev.prep_bsi_rise)
     return full & ~main
+
+
+def whole_seasons(
+    seasons: dict[int, np.ndarray], all_dates: pd.Series, ev: Evidence
+) -> dict[int, np.ndarray]:
+    """The dry seasons (label: year of its January) of ``seasons`` that lie entirely inside the
+    imagery period (``all_dates``: every date of the series, clear or not), as
+    :func:`_coverage` counts them."""
+    if all_dates.empty:
+        return {}
+    first, last = all_dates.min(), all_dates.max()
+    months = sorted(ev.winter_months, key=lambda m: (m < 7, m))  # autumn months first
+    out = {}
+    for k, v in seasons.items():
+        begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
+        stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
+        if begin >= first.normalize() and stop <= last:
+            out[k] = v
+    return out
 
 
 def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:

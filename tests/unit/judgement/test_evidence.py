@@ -5,7 +5,7 @@ import pandas as pd
 
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots, imagery_reasons
-from pipeline.judgement.evidence import clean_observations, compute_evidence
+from pipeline.judgement.evidence import clean_observations, compute_evidence, whole_seasons
 from tests.synthetic import series_frame
 
 EV = Evidence()
@@ -202,7 +202,7 @@ def _late_planting_series(kinds, n_late, seed=0):
     """``series_frame`` of ``kinds`` (planted in February 2022) and ``n_late`` genuine plots
     whose site work and planting came in November 2022 (秋冬造林 of the claimed year itself),
     with the same seasons and growth; from 2020, so every month has a baseline."""
-    times = pd.date_range("2020-01-01", "2024-12-31", freq="10D")
+    times = pd.date_range("2020-01-01", "2025-04-30", freq="10D")
     frames = [series_frame(kinds, times, seed)]
     t = (times - pd.Timestamp("2022-11-10")).days.to_numpy() / 365.25
     season = 0.5 + 0.5 * np.sin(2 * np.pi * (times.day_of_year.to_numpy() - 110) / 365.25)
@@ -231,3 +231,12 @@ def test_compute_evidence__late_site_work_reads_survival_a_year_later():
     desk = pd.DataFrame({"desk_reasons": [[] for _ in range(len(plots))]}, index=plots["row"])
     decisions, _ = flag_plots(plots, desk, ev, EV)
     assert not decisions["reasons"].str.contains("LOW_SURVIVAL").any()
+
+
+def test_whole_seasons__a_dry_season_cut_by_the_end_of_the_imagery_is_not_read():
+    dates = pd.Series(pd.date_range("2021-01-01", "2024-12-31", freq="10D"))
+    seasons = {k: np.zeros(2) for k in (2021, 2022, 2023, 2024, 2025)}
+    # 2021: its November–December of 2020 precede the imagery; 2025: only Nov–Dec 2024 in it
+    assert sorted(whole_seasons(seasons, dates, EV)) == [2022, 2023, 2024]
+    longer = pd.Series(pd.date_range("2020-10-01", "2025-04-10", freq="10D"))
+    assert sorted(whole_seasons(seasons, longer, EV)) == [2021, 2022, 2023, 2024, 2025]
