@@ -239,7 +239,9 @@ def compute_evidence(
     del B
     # the loss test reads after the site work: after the late months where it shows only there
     after = day[None, :] >= np.where(late, end, main_end)[:, None]
-    grown = np.where(years > 0, years + late.astype(int), 0)
+    grown = survival_years(
+        years, late, (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise), ev
+    )
     _coverage(out, valid, series["date"], dates, years, end, ev, grown)
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
@@ -383,6 +385,23 @@ def _late_site_work(N, B, day, start, main_end, drop, rise, ev: Evidence) -> np.
     full = (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise)
     main = (main_drop >= ev.prep_ndvi_drop) | (main_rise >= ev.prep_bsi_rise)
     return full & ~main
+
+
+def survival_years(
+    years: np.ndarray, late: np.ndarray, dated: np.ndarray, ev: Evidence
+) -> np.ndarray:
+    """The planting year survival is read by, per plot (0: none): the claimed year, or the
+    next one where the trees went in only in the autumn of the claimed year (秋冬造林 of Y
+    itself, still claimed as Y) — a plot whose site work shows only in the late prep months
+    (``late``), and, where the imagery dates at least ``min_peers`` plots of the run there (the
+    region plants in autumn), also a plot whose site work it cannot date at all (``dated``
+    False: too little to clear on bare hills and orchards): it may be one of them, and its
+    survival is not read before it can be due (the benefit of the doubt, as for establishment).
+    """
+    later = np.asarray(late, bool).copy()
+    if later.sum() >= ev.min_peers:
+        later |= ~np.asarray(dated, bool)
+    return np.where(years > 0, years + later.astype(int), 0)
 
 
 def whole_seasons(

@@ -5,7 +5,12 @@ import pandas as pd
 
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots, imagery_reasons
-from pipeline.judgement.evidence import clean_observations, compute_evidence, whole_seasons
+from pipeline.judgement.evidence import (
+    clean_observations,
+    compute_evidence,
+    survival_years,
+    whole_seasons,
+)
 from tests.synthetic import series_frame
 
 EV = Evidence()
@@ -240,3 +245,15 @@ def test_whole_seasons__a_dry_season_cut_by_the_end_of_the_imagery_is_not_read()
     assert sorted(whole_seasons(seasons, dates, EV)) == [2022, 2023, 2024]
     longer = pd.Series(pd.date_range("2020-10-01", "2025-04-10", freq="10D"))
     assert sorted(whole_seasons(seasons, longer, EV)) == [2021, 2022, 2023, 2024, 2025]
+
+
+def test_survival_years__undated_site_work_waits_only_where_the_region_plants_in_autumn():
+    years = np.array([2022, 2022, 2022, 2022, 2022, 0])
+    dated = np.array([True, True, True, True, False, False])
+    spring = np.zeros(6, bool)
+    # no site work of the run dated to the late months: every plot keeps its claimed year
+    assert list(survival_years(years, spring, dated, EV)) == [2022] * 5 + [0]
+    autumn = np.array([True, True, True, False, False, False])
+    # the region plants in autumn of Y too: the late plots and the undated one wait a year,
+    # a plot whose site work is dated to the main window keeps its year
+    assert list(survival_years(years, autumn, dated, EV)) == [2023, 2023, 2023, 2022, 2023, 0]
