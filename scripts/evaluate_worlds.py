@@ -13,7 +13,9 @@ world is re-judged with the fitted thresholds, once by the rules alone and once 
 the share of genuine plots ``inconsistent`` and ``suspect`` (genuine: no reason in the truth),
 the plots left unsettled (ESTABLISHMENT_NOT_YET_VISIBLE: the genuine plantings the truth
 expects it for — found / their number —, then the plots given it that are genuine / truly
-unplanted / other), the planted-area error and the loss-date error. ``--readme`` writes the
+unplanted / other), the felled and low-survival plantings the truth relabels by what the
+imagery can show (:func:`pipeline.demo.visibility.truth_reasons`: scenario→truth, and what the
+run gave them), the planted-area error and the loss-date error. ``--readme`` writes the
 table into README.md between the ``evaluation`` markers.
 
 Usage: ``python scripts/evaluate_worlds.py [--work /tmp/tushu-eval] [--seed 1] [--readme]``
@@ -95,7 +97,35 @@ def unsettled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
     return f"{int((got & expected).sum())}/{int(expected.sum())}; {genuine} / {unplanted} / {other}"
 
 
-def row(preset: str, with_model: bool, report: dict, train: bool, settled: str = "") -> str:
+SHORT = {
+    "VEGETATION_LOSS": "loss",
+    "LOW_SURVIVAL": "low",
+    NOT_SETTLED: "nyv",
+}
+
+
+def relabelled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
+    """The felled and low-survival plantings whose truth is what the imagery can show rather
+    than their scenario (:func:`pipeline.demo.visibility.truth_reasons`), reported apart: per
+    change ``scenario→truth n`` and what the run gave them (the truth's reason / the
+    scenario's own / neither), e.g. ``loss→nyv 2 (1/0/1)``; '-' when none."""
+    got = result.set_index("row")["reasons"].fillna("")
+    t = truth.set_index("row").reindex(got.index)
+    moved = t["scenario"].isin(["VEGETATION_LOSS", "LOW_SURVIVAL"]) & (
+        t["reasons"] != t["scenario"]
+    )
+    cells = []
+    for (scenario, reason), rows in t[moved].groupby(["scenario", "reasons"]).groups.items():
+        gave = got.loc[rows]
+        new, own = gave.str.contains(reason), gave.str.contains(scenario)
+        counts = f"{int(new.sum())}/{int((own & ~new).sum())}/{int((~new & ~own).sum())}"
+        cells.append(f"{SHORT[scenario]}→{SHORT.get(reason, reason)} {len(rows)} ({counts})")
+    return ", ".join(cells) or "-"
+
+
+def row(
+    preset: str, with_model: bool, report: dict, train: bool, settled: str = "", moved: str = ""
+) -> str:
     spec = get_spec(preset)
     land = "/".join(f"{k} {w:.0%}" for k, w in spec.land_mix)
     name = preset + (" (train)" if train else "")
@@ -104,7 +134,7 @@ def row(preset: str, with_model: bool, report: dict, train: bool, settled: str =
         r = report["reasons"][code]
         cells.append(f"{r['tp']}/{r['true']}" if r["true"] else "-")
     g = report["genuine"]["status_share"]
-    cells += [f"{g['inconsistent']:.0%}", f"{g['suspect']:.0%}", settled]
+    cells += [f"{g['inconsistent']:.0%}", f"{g['suspect']:.0%}", settled, moved]
     cells.append(f"{report['planted_area']['rel_abs_error']:.1%}")
     d = report["loss_dates"]
     cells.append(f"{d['median_days']:+.0f} / {d['max_abs_days']:.0f}" if d["n"] else "-")
@@ -120,7 +150,7 @@ def totals(reports: list[dict], label: str) -> str:
     worst_inc = max(r["genuine"]["status_share"]["inconsistent"] for r in reports)
     worst_sus = max(r["genuine"]["status_share"]["suspect"] for r in reports)
     worst_area = max(r["planted_area"]["rel_abs_error"] for r in reports)
-    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", "", f"max {worst_area:.1%}", ""]
+    cells += [f"max {worst_inc:.0%}", f"max {worst_sus:.0%}", "", "", f"max {worst_area:.1%}", ""]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -154,6 +184,7 @@ def main() -> None:
     header = ["world", "climate", "starting land", "judged by"]
     header += [name for _, name in REASONS] + ["genuine inconsistent", "genuine suspect"]
     header += ["not yet visible: expected (found/n); on genuine / unplanted / other"]
+    header += ["relabelled by visibility: scenario→truth n (gave truth / scenario / neither)"]
     header += ["planted-area error", "loss date − true, days (median / max)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     scored = {False: [], True: []}
@@ -161,7 +192,8 @@ def main() -> None:
         for with_model in (False, True):
             run = judge(w, work / w, fitted.values, model_dir if with_model else None)
             report = evaluate_run(*run)
-            lines.append(row(w, with_model, report, w in a.train, unsettled(*run)))
+            cells = unsettled(*run), relabelled(*run)
+            lines.append(row(w, with_model, report, w in a.train, *cells))
             if w not in a.train:
                 scored[with_model].append(report)
     for with_model in (False, True):

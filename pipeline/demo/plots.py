@@ -26,6 +26,9 @@ from pipeline.errors import TushuError
 SPECIES = {"杉木": (4.0, 0.4), "马尾松": (5.0, 0.25), "桉树": (2.5, 0.2), "木荷": (4.0, 0.15)}
 #: The same for the north (evergreen conifers, slower growth).
 SPECIES_NORTH = {"油松": (5.0, 0.45), "侧柏": (5.5, 0.3), "樟子松": (4.5, 0.25)}
+#: Share of the planted trees alive on a LOW_SURVIVAL plot (its canopy is this share of an
+#: honest planting's).
+LOW_SURVIVAL_SHARE = 0.2
 PLANTED_SCENARIOS = (
     "LOW_SURVIVAL", "PARTIAL_PLANTING", "VEGETATION_LOSS", "INSUFFICIENT_DATA",
 )  # fmt: skip
@@ -61,6 +64,9 @@ class Plot:
     county: int = 0  # county the plot lies in
     missing: str = ""  # attribute left empty (MISSING_ATTRIBUTE)
     bowtie: bool = False
+    # drawn with the plot's land unit (units.build_units), read by the truth (visibility.py):
+    herb_cap: float = 0.6  # herb share of the ground kept by tending
+    spared: float = 0.0  # standing tree cover site preparation keeps (sparse forest)
 
 
 @dataclass
@@ -145,7 +151,7 @@ def plan_plots(spec: WorldSpec, rng: np.random.Generator) -> list[Plot]:
             if not p.planted:
                 p.prep = p.plant = None
             if scenario == "LOW_SURVIVAL":
-                p.fmax *= 0.2
+                p.fmax *= LOW_SURVIVAL_SHARE
             elif scenario == "VEGETATION_LOSS":
                 p.share = 0.0
                 window = {y: (a, b) for y, a, b in spec.loss_windows}[p.year]

@@ -17,7 +17,7 @@ from pipeline.demo.grid import CRS_PLOTS, CRS_UTM, Grid
 from pipeline.demo.landscape import TOWNSHIPS, Background
 from pipeline.demo.plots import Plot, Prior
 from pipeline.demo.presets import GENUINE, MU_M2
-from pipeline.demo.visibility import expected_reasons
+from pipeline.demo.visibility import truth_reasons
 
 PLOT_COLUMNS = [
     "图斑编号",
@@ -61,12 +61,14 @@ def build_plot_tables(
     grid: Grid,
     rng: np.random.Generator,
     end: dt.date | None = None,
+    north: bool = False,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """plots layer (EPSG:4490, shuffled rows) and the matching truth table.
 
     ``end``: the last imagery date; with it, a genuine planting that 10 m imagery cannot show
     by then gets the reason ESTABLISHMENT_NOT_YET_VISIBLE in the truth
-    (:mod:`pipeline.demo.visibility`)."""
+    (:mod:`pipeline.demo.visibility`), and so does a felled or low-survival planting whose
+    felling or gap it cannot show (``north``: a northern world, its snowy Nov–Dec unread)."""
     order = rng.permutation(len(plots))
     seq: dict[tuple[str, int], int] = {}
     ids: dict[int, str] = {}
@@ -109,7 +111,7 @@ def build_plot_tables(
                 "plot_id": pid,
                 "scenario": p.scenario,
                 "reasons": (
-                    expected_reasons(p.scenario, p.base, p.prep, p.plant, p.grow_days, p.fmax, end)
+                    truth_reasons(p, end, north)
                     if end is not None and not p.design
                     else ("" if p.scenario == GENUINE else p.scenario)
                 ),

@@ -41,6 +41,9 @@ HERB_AFTER_PREP = 0.12  # herb share of the ground just after site preparation
 HERB_TAU = 76.0  # days; herbs regrow to ~60 % within six months
 LOSS_HERB_TAU = 200.0  # slower regrowth after a clearing
 RESIDUAL_TREE = 0.03  # stumps and spared shrubs after site preparation
+LOSS_TREE = 0.02  # tree cover left by a felling / fire (stumps)
+LOSS_HERB_START = 0.08  # herb share of the cleared ground just after a felling / fire
+LOSS_HERB_MAX = 0.6  # herbs regrow towards this share, never above the land's own herbs
 
 # double-crop rice calendar: day of year -> cover fractions (components order)
 _CROP_KEYS = np.array(
@@ -179,6 +182,27 @@ def compute_cover(
     return cover
 
 
+def compute_planted_tree(planted: np.ndarray | float, resid: np.ndarray | float) -> np.ndarray:
+    """Tree cover of a planted unit (share of the ground), dims as ``planted``.
+
+    ``planted``: the planted crowns' cover on open ground (``fmax · (t / grow) ** 1.5``);
+    ``resid``: the tree cover site preparation left. Stumps and cut shrubs (``resid`` at
+    :data:`RESIDUAL_TREE`) are overtopped by the planting: the larger of the two. Standing trees
+    spared on sparse forest (疏林地, ``resid`` above it) keep their crowns and the seedlings go
+    into the gaps (补植): spared + planted · (1 − spared)."""
+    planted, resid = np.asarray(planted, dtype=float), np.asarray(resid, dtype=float)
+    spared = np.where(resid > RESIDUAL_TREE, resid, 0.0)
+    return np.maximum(spared + planted * (1.0 - spared), resid)
+
+
+def _herb_room(natural: np.ndarray) -> np.ndarray:
+    """Herb share of the ground outside tree crowns the land itself carries on this date (its
+    natural cover, before any planting: 1 − bare soil over the ground between trees), dims
+    (units,): after a felling herbs regrow at most to it (bare hills stay bare)."""
+    trees = natural[:, TREE] + (natural[:, BARE_CROWN] if natural.shape[1] > BARE_CROWN else 0.0)
+    return 1.0 - natural[:, SOIL] / np.maximum(1.0 - trees, 1e-6)
+
+
 def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np.ndarray) -> None:
     """Blend site preparation, planted trees, herb regrowth and later clearing into cover."""
     sel = np.flatnonzero(day >= units.prep)
@@ -186,8 +210,8 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
         return
     u = {f.name: getattr(units, f.name)[sel] for f in fields(units)}
     since = day - u["plant"]
-    tree = u["fmax"] * np.clip(since / u["grow"], 0.0, 1.0) ** 1.5
-    tree = np.maximum(tree, u["resid"])
+    tree = compute_planted_tree(u["fmax"] * np.clip(since / u["grow"], 0.0, 1.0) ** 1.5, u["resid"])
+    herb_room = _herb_room(cover[sel])
     regrow = 1.0 - np.exp(-np.clip(since, 0.0, None) / HERB_TAU)
     herb = HERB_AFTER_PREP + (u["herb_cap"] - HERB_AFTER_PREP) * regrow
     planted = np.zeros((sel.size, cover.shape[1]))
@@ -199,9 +223,12 @@ def _overlay_planting(cover: np.ndarray, units: UnitTable, day: float, green: np
     lost = np.flatnonzero(day >= u["loss"])
     if lost.size:
         since_loss = day - u["loss"][lost]
-        herb_l = 0.08 + 0.52 * (1 - np.exp(-since_loss / LOSS_HERB_TAU))
+        herb_l = LOSS_HERB_START + (LOSS_HERB_MAX - LOSS_HERB_START) * (
+            1 - np.exp(-since_loss / LOSS_HERB_TAU)
+        )
+        herb_l = np.minimum(herb_l, herb_room[lost])  # a bare hill regrows as a bare hill does
         cleared = np.zeros((lost.size, cover.shape[1]))
-        cleared[:, TREE] = 0.02
+        cleared[:, TREE] = LOSS_TREE
         cleared[:, SOIL] = 0.98 * (1 - herb_l)
         _split_herb(cleared, 0.98 * herb_l, green[sel][lost])
         w2 = np.clip(since_loss / CLEAR_DAYS, 0.0, 1.0)[:, None]

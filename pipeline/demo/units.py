@@ -13,7 +13,14 @@ from pipeline.demo.landscape import Background
 from pipeline.demo.plots import SPECIES, Plot, Prior, draw_land
 from pipeline.demo.presets import WorldSpec
 from pipeline.demo.species import CLEAN_HERB_CAP, SPECIES_TRAITS
-from pipeline.demo.spectra import CROPLAND, FOREST, SHRUB, UNIT_DEFAULTS, UnitTable
+from pipeline.demo.spectra import (
+    CROPLAND,
+    FOREST,
+    RESIDUAL_TREE,
+    SHRUB,
+    UNIT_DEFAULTS,
+    UnitTable,
+)
 
 CLOSURE_RATE = 0.03  # shrub cover gained per year under hill closure (以封代造)
 #: Starting land other than shrub: tree0 range, soil0 range (the rest is herbaceous).
@@ -77,6 +84,9 @@ def _plot_unit(rng: np.random.Generator, plot: Plot) -> dict:
             "herb_cap": rng.uniform(*_herb_cap(plot)),
             "loss": to_day(plot.loss),
         }
+        plot.herb_cap = float(unit["herb_cap"])
+        resid = float(unit.get("resid", RESIDUAL_TREE))
+        plot.spared = resid if resid > RESIDUAL_TREE else 0.0
     return unit
 
 

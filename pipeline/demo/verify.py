@@ -12,6 +12,7 @@ import shapely
 from pipeline.demo.grid import CRS_UTM
 from pipeline.demo.presets import GENUINE, MU_M2, REASON_CODES, SCENARIOS
 from pipeline.demo.records import PLOT_COLUMNS, TRUTH_COLUMNS
+from pipeline.demo.visibility import NOT_YET_VISIBLE
 
 GAP = 20.0 - 1e-3  # m, promised clearance (minus round-off of the EPSG:4490 round trip)
 
@@ -41,9 +42,12 @@ def check_world(root: Path) -> list[str]:
         out.append("truth plot_id differs from 图斑编号")
     for i, t in truth.iterrows():
         reasons = [r for r in t["reasons"].split(";") if r]
-        if t["scenario"] not in SCENARIOS or any(r not in REASON_CODES for r in reasons):
+        known = REASON_CODES + (NOT_YET_VISIBLE,)  # the truth's outcome for what imagery hides
+        if t["scenario"] not in SCENARIOS or any(r not in known for r in reasons):
             out.append(f"row {i}: unknown scenario/reason {t['scenario']!r} {reasons}")
-        if (t["scenario"] == GENUINE) != (not reasons):
+        # genuine: none or not-yet-visible; others: their own, or what imagery shows of them
+        fits = reasons in ([], [NOT_YET_VISIBLE]) if t["scenario"] == GENUINE else bool(reasons)
+        if not fits:
             out.append(f"row {i}: reasons {reasons} do not fit scenario {t['scenario']}")
     geoms = [_valid(g) for g in plots.to_crs(CRS_UTM).geometry]
     scen = truth["scenario"].to_numpy()

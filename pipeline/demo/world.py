@@ -89,10 +89,11 @@ def _write_layers(
     grid: Grid,
     rng: np.random.Generator,
     end: dt.date | None = None,
+    north: bool = False,
 ) -> pd.DataFrame:
     """Write the four GeoPackages and truth.csv; returns the truth table (``end``: the last
-    imagery date, for the plantings not yet visible by then)."""
-    plot_layer, truth = build_plot_tables(plots, bg, grid, rng, end)
+    imagery date, for the plantings not yet visible by then; ``north``: a northern world)."""
+    plot_layer, truth = build_plot_tables(plots, bg, grid, rng, end, north)
     write_gpkg(plot_layer, paths.plots, "plots")
     write_gpkg(build_prior_table(priors, bg), paths.prior, "prior_plots")
     counties, farmland = build_reference_tables(bg)
@@ -198,7 +199,7 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         truth=root / "truth.csv",
     )
     end = dt.date.fromisoformat(spec.end)
-    truth = _write_layers(paths, plots, priors, bg, grid, rng_tables, end)
+    truth = _write_layers(paths, plots, priors, bg, grid, rng_tables, end, ctx.north)
     _remove_other_imagery(root, spec.sensor)
     if spec.sensor == "wfv":
         items, skipped = _write_imagery(root / "scenes", ctx, params, seed, "wfv")
