@@ -65,6 +65,8 @@ METRIC_NAMES: dict[str, str] = {
     "establish_trend": "旱季成林年趋势",
     "establish_vs_peers": "成林升幅与同批差值",
     "planted_share": "造林面积比例",
+    "planted_share_rate": "同类地块造林像元检出率",
+    "planted_share_rel": "相对造林面积比例",
     "data_share": "有数据面积比例",
     "winter_index_last": "最近旱季类林度",
     "winter_gap_peers": "与同批图斑差值",
