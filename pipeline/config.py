@@ -452,6 +452,12 @@ class Evidence(_Frozen):
         " against the references, no peers needed (eucalyptus and acacias close in 2–3 years;"
         " deciduous species are never listed: leafless in the dry season)",
     )
+    growth_classes: dict[str, str] = Field(
+        default_factory=dict,
+        description="species (树种, first listed) -> growth class (fast, medium, slow, economic,"
+        " shrub): adds to or overrides the packaged table pipeline/judgement/growth_classes.csv"
+        " (a province's own species); peers of the plot's class are read first",
+    )
     canopy_closed_index: float = Field(
         0.5,
         description="forest-likeness a listed species must reach by its canopy_closed_by season"
@@ -461,11 +467,13 @@ class Evidence(_Frozen):
         0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
     )
     loss_spread: float = Field(
-        3.0,
+        2.0,
         gt=0,
         description="the loss step must also stand this many robust standard deviations (1.4826"
         " MAD) above the run's median step: in a noisy low-contrast landscape honest plots' steps"
-        " pass a fixed magnitude gate",
+        " pass a fixed magnitude gate (2: the value fitted on the training worlds, README"
+        " 'Multi-world evaluation'; the run's honest steps also carry real dynamics — peers"
+        " growing apart, weeding — so 3 rejected clear fellings in young-plantation runs)",
     )
     loss_own_drop: float = Field(
         0.15,
@@ -520,7 +528,10 @@ class Evidence(_Frozen):
         " its values replace the defaults of the keys it names, a key set in the config wins",
     )
     loss_z: float = Field(
-        4.0, gt=0, description="break statistic (moving-sum of residuals / history noise) gate"
+        6.0,
+        gt=0,
+        description="break statistic (moving-sum of residuals / history noise) gate (6: the value"
+        " fitted on the training worlds together with loss_spread 2)",
     )
 
 

@@ -264,7 +264,9 @@ def compute_evidence(
     )
     anomaly = np.full(N.shape, np.nan)
     start_level = np.stack([base_x, out["baseline_growing_index"].to_numpy()], 1)
-    group = growth_class(plots["species"] if "species" in plots else None, len(rows))
+    group = growth_class(
+        plots["species"] if "species" in plots else None, len(rows), ev.growth_classes
+    )
     for y in np.unique(years[years > 0]):
         cohort = years == y
         peers = cohort_peers(years, is_peer, y, ev)

@@ -6,50 +6,52 @@ between its rows (油茶) never becomes as green as timber plantations. Survival
 yardstick and the establishment expectation therefore read peers of the plot's *growth class*
 first (where enough exist), then of similar starting land.
 
-The table is data: a species the table does not name (or a plot without a species) has the
-class ``""`` and is compared with every peer, as before.
+The table is data: ``growth_classes.csv`` beside this module names the common afforestation
+species of China (树种 as counties write them, with aliases), each with its class and the basis
+of the class (the usual rotation / canopy-closure age, the age-class period of GB/T 26424-2010
+for timber species, 经济林 / 灌木林 by use). ``evidence.growth_classes`` in the run config adds
+or overrides entries (a province's own species). A species neither names (or a plot without a
+species) has the class ``""`` and is compared with every peer.
 """
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Mapping
+from importlib.resources import files
+
 import numpy as np
 import pandas as pd
 
-#: Species (树种, as counties write them) -> growth class. ``fast``: short-rotation species
-#: closing in 2–3 years; ``medium``: timber conifers closing in 3–5 years; ``slow``: pines and
-#: broadleaves needing 5 years or more; ``economic``: orchards kept open and clean-cultivated.
-GROWTH_CLASSES: dict[str, str] = {
-    "桉树": "fast",
-    "相思": "fast",
-    "马占相思": "fast",
-    "杨树": "fast",
-    "泡桐": "fast",
-    "杉木": "medium",
-    "樟子松": "medium",
-    "落叶松": "medium",
-    "马尾松": "slow",
-    "湿地松": "slow",
-    "火炬松": "slow",
-    "木荷": "slow",
-    "油松": "slow",
-    "侧柏": "slow",
-    "樟树": "slow",
-    "枫香": "slow",
-    "油茶": "economic",
-    "板栗": "economic",
-    "核桃": "economic",
-    "茶": "economic",
-    "柑橘": "economic",
-}
+#: The classes: ``fast``: short-rotation species closing in 2–3 years; ``medium``: timber
+#: species closing in 3–5 years; ``slow``: pines, cypresses and hard broadleaves needing 5 years
+#: or more; ``economic``: orchards and other 经济林 kept open and clean-cultivated; ``shrub``:
+#: 灌木林 that never closes as a forest.
+CLASSES = ("fast", "medium", "slow", "economic", "shrub")
+TABLE_FILE = "growth_classes.csv"
 
 
-def growth_class(species: pd.Series | None, n: int) -> np.ndarray:
+def read_growth_table() -> pd.DataFrame:
+    """The packaged table: ``species``, ``growth_class``, ``basis`` (one row per species name)."""
+    with files("pipeline.judgement").joinpath(TABLE_FILE).open(encoding="utf-8") as f:
+        return pd.DataFrame(list(csv.DictReader(f)))
+
+
+#: Species (树种) -> growth class, from :data:`TABLE_FILE`.
+GROWTH_CLASSES: dict[str, str] = read_growth_table().set_index("species")["growth_class"].to_dict()
+
+
+def growth_class(
+    species: pd.Series | None, n: int, extra: Mapping[str, str] | None = None
+) -> np.ndarray:
     """Growth class per plot (object array, dims plots; ``""`` where unknown): the first
-    listed species of a mixed planting (``杉木、木荷``) names it."""
+    listed species of a mixed planting (``杉木、木荷``) names it; ``extra`` (species -> class,
+    the config's ``evidence.growth_classes``) adds to / overrides the table."""
     if species is None:
         return np.full(n, "", dtype=object)
+    table = {**GROWTH_CLASSES, **(extra or {})}
     first = species.astype("string").fillna("").str.split(r"[、,，;；/ ]").str[0].str.strip()
-    return first.map(lambda s: GROWTH_CLASSES.get(s, "")).to_numpy(dtype=object)
+    return first.map(lambda s: table.get(s, "")).to_numpy(dtype=object)
 
 
 def same_class(group: np.ndarray, i: int, pool: np.ndarray, min_n: int) -> np.ndarray:

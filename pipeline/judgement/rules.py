@@ -220,11 +220,14 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
+    # behind its peers, unless its own level already reads forest-like against the references
+    # (a species that closes within the imagery, read once due: canopy_level; NaN elsewhere)
     Rule(
         "LOW_SURVIVAL",
         (
             Comparison("years_observed", ">=", "survival_min_years"),
             Comparison("survival_gap_mean", "<", "survival_gap", negate_threshold=True),
+            Comparison("canopy_level", "<", "canopy_closed_index", missing_is=True),
         ),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),

@@ -160,6 +160,7 @@ class IngestLog:
         return {
             "records": sum(k for _, _, k in self._files),
             "records_with_findings": int(df["row"].nunique()),
+            "records_by_kind": {k: int(df.loc[df["kind"] == k, "row"].nunique()) for k in KINDS},
             "by_kind": {k: int(v) for k, v in df["kind"].value_counts().items()},
             "by_code": {k: int(v) for k, v in df["code"].value_counts().items()},
             "files": self.files,

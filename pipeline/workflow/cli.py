@@ -144,16 +144,28 @@ def print_county_table(out_dir: Path) -> None:
     )  # fmt: skip
     ingest = run.get("ingest", {})
     if ingest:
-        found = ", ".join(f"{k} {v}" for k, v in sorted(ingest.get("by_code", {}).items()))
-        console.print(
-            f"Ingest: {ingest.get('records', 0)} records, "
-            f"{ingest.get('records_with_findings', 0)} with repairs or problems"
-            + (f" ({found})" if found else "")
-            + f"; see {out_dir}/ingest_report.csv"
-        )
+        console.print(f"Ingest: {ingest_summary(ingest)}; see {out_dir}/ingest_report.csv")
         for name, info in ingest.get("files", {}).items():
             for warning in info.get("warnings", []):
                 console.print(Text(f"warning: {name}: {warning}"), soft_wrap=True)
+
+
+def ingest_summary(ingest: dict) -> str:
+    """The run's ingest counts in words: records with repairs and with problems apart from
+    those whose values were only normalised (benign: "2023年" read as 2023, a stage code as
+    its name), with the codes of each kind."""
+    by_kind = ingest.get("records_by_kind", {})
+    parts = [f"{ingest.get('records', 0)} records"]
+    if not by_kind:  # a run.json of an older version: one count of every finding
+        parts.append(f"{ingest.get('records_with_findings', 0)} with findings")
+    words = {"normalisation": "values normalised", "repair": "repaired", "problem": "with problems"}
+    for kind, word in words.items():
+        if by_kind.get(kind):
+            parts.append(f"{by_kind[kind]} {word}")
+    if by_kind and not by_kind.get("repair") and not by_kind.get("problem"):
+        parts.append("no repairs or problems")
+    found = ", ".join(f"{k} {v}" for k, v in sorted(ingest.get("by_code", {}).items()))
+    return ", ".join(parts) + (f" ({found})" if found else "")
 
 
 @app.command()

@@ -120,6 +120,14 @@ def series(
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
+def world_label(info: dict) -> str:
+    """`` (climate: …, sensor: …, planting season: …)`` of the keys a world.json states
+    (nothing is assumed for a key it lacks: another generator's world says none of them)."""
+    keys = {"climate": "climate", "sensor": "sensor", "planting_season": "planting season"}
+    said = [f"{word}: {info[k]}" for k, word in keys.items() if info.get(k) not in (None, "")]
+    return f" ({', '.join(said)})" if said else ""
+
+
 def print_by_land(report: dict, world_json: Path) -> None:
     """Per starting land class (truth column ``land``): recall of each reason and the genuine
     plots' status shares; the world's climate, sensor and planting season when its world.json
@@ -128,15 +136,8 @@ def print_by_land(report: dict, world_json: Path) -> None:
 
     if not report.get("by_land"):
         return
-    climate, sensor, season = "-", "-", "-"
-    if world_json.is_file():
-        info = json.loads(world_json.read_text(encoding="utf-8"))
-        climate = info.get("climate", "south")
-        sensor, season = info.get("sensor", "s2"), info.get("planting_season", "spring")
-    table = Table(
-        title=f"By starting land class (climate: {climate}, sensor: {sensor}, "
-        f"planting season: {season})"
-    )
+    info = json.loads(world_json.read_text(encoding="utf-8")) if world_json.is_file() else {}
+    table = Table(title="By starting land class" + world_label(info))
     for col in ("land", "plots", "reasons found / true", "genuine n", "inconsistent", "suspect"):
         table.add_column(col)
     for land, r in report["by_land"].items():

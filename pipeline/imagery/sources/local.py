@@ -39,6 +39,13 @@ from pipeline.imagery.sources import fuse_first, intersects, no_scene_error
 _CLOUD, _CLEAR = 9, 4
 
 
+def item_prefix(sensor: str) -> str:
+    """The sensor name as the first part of a scene id: runs of anything but letters, digits,
+    ``.`` and ``-`` become one ``-`` (``Sentinel-2 L2A`` -> ``Sentinel-2-L2A``), so ids hold no
+    spaces (they are written to logs and run.json)."""
+    return re.sub(r"[^\w.-]+", "-", sensor.strip()).strip("-") or "scene"
+
+
 class MaskSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     band: str | None = None
@@ -173,7 +180,7 @@ class LocalSource:
                              [bbox[0], bbox[3]], [bbox[0], bbox[1]]]],
         }  # fmt: skip
         props = {"tushu:sensor": self.spec.sensor, "proj:code": str(crs)}
-        item = pystac.Item(f"{self.spec.sensor}_{day:%Y%m%d}", geom, bbox, when, props)
+        item = pystac.Item(f"{item_prefix(self.spec.sensor)}_{day:%Y%m%d}", geom, bbox, when, props)
         for key, path in files.items():
             item.add_asset(key, pystac.Asset(href=str(path.resolve()), roles=["data"]))
         if self.spec.mask and self.spec.mask.file:

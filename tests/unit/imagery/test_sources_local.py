@@ -14,6 +14,7 @@ from pipeline.errors import ImageryError
 from pipeline.imagery.cube import load_cube
 from pipeline.imagery.masks import mask_clouds
 from pipeline.imagery.search import item_crs, search_items
+from pipeline.imagery.sources.local import item_prefix
 
 X0, Y1, N = 561000.0, 2932000.0, 8
 GF1 = """sensor: GF1-WFV
@@ -58,6 +59,12 @@ def test_local__multiband_sensor_is_scaled_masked_and_mapped(tmp_path):
     assert np.isnan(red[:, 0]).all()  # the cloud-mask rows (16 m pixels -> 10 m rows 0..2)
     assert np.allclose(red[:, 5:], 300 * 0.0002 - 0.01, atol=1e-6)
     assert np.isnan(refl["swir16"].values).all()  # GF-1 WFV has no SWIR band
+
+
+def test_item_prefix__a_sensor_name_with_spaces_makes_an_id_without():
+    assert item_prefix("Sentinel-2 L2A") == "Sentinel-2-L2A"
+    assert item_prefix("GF1-WFV") == "GF1-WFV"
+    assert item_prefix(" 高分一号  WFV ") == "高分一号-WFV"
 
 
 def test_local__no_scene_in_period_names_the_settings(tmp_path):

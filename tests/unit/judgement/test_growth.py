@@ -1,0 +1,32 @@
+"""The growth-class table: complete for common afforestation species, documented, overridable."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.config import Evidence
+from pipeline.judgement.growth import CLASSES, GROWTH_CLASSES, growth_class, read_growth_table
+
+
+def test_read_growth_table__every_row_has_a_known_class_and_a_basis():
+    table = read_growth_table()
+    assert not table["species"].duplicated().any()
+    assert set(table["growth_class"]) <= set(CLASSES)
+    assert table["basis"].str.len().gt(3).all()
+
+
+def test_growth_classes__common_afforestation_species_are_listed():
+    common = {
+        "八角": "economic", "云南松": "slow", "华山松": "slow", "花椒": "economic",
+        "旱冬瓜": "medium", "刺槐": "medium", "柏木": "slow", "华北落叶松": "medium",
+        "沙棘": "shrub", "柠条": "shrub", "梭梭": "shrub", "香樟": "slow", "楠木": "slow",
+        "红锥": "slow", "栎类": "slow", "桉树": "fast", "杉木": "medium", "马尾松": "slow",
+    }  # fmt: skip
+    assert {k: GROWTH_CLASSES.get(k) for k in common} == common
+
+
+def test_growth_class__config_entries_add_and_override():
+    species = pd.Series(["滇楸", "桉树", "银杏"])
+    assert list(growth_class(species, 3)) == ["", "fast", ""]
+    extra = Evidence(growth_classes={"滇楸": "slow", "桉树": "medium"}).growth_classes
+    assert list(growth_class(species, 3, extra)) == ["slow", "medium", ""]
