@@ -348,7 +348,7 @@ def peer_anomaly(N: np.ndarray, near: PeerSets, min_peers: int, scale: float) ->
     masks = near.masks.copy()
     masks[masks.sum(1) < min_peers] = True
     sets = near.regrouped(masks)
-    med, count = masked_medians(N[sets.peers], sets.masks)
+    med, count = masked_medians(N[sets.peers], sets.masks, coords=sets.levels)
     size = sets.masks.sum(1)
     enough = count >= np.minimum(min_peers, np.maximum(size, 1))[:, None]
     return (N[sets.members] - np.where(enough, med, np.nan)[sets.of_member]) / scale
@@ -498,7 +498,7 @@ def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> 
         sets = near.regrouped(masks)
         values = np.stack([gain, level], 1)[sets.peers]
         values[~np.isfinite(values)] = np.nan  # a gap is read against finite values only
-        med, count = masked_medians(values, sets.masks)
+        med, count = masked_medians(values, sets.masks, coords=sets.levels)
         med, count = med[sets.of_member], count[sets.of_member]
         with np.errstate(invalid="ignore"):
             gap_gain = np.where((count[:, 0] >= 2) & np.isfinite(gain[idx]),

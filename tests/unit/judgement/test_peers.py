@@ -14,8 +14,8 @@ def _nanmedian(a: np.ndarray) -> np.ndarray:
 
 
 def test_masked_medians__equal_nanmedian_both_ways():
-    """Sorted and counted medians equal np.nanmedian over each set's rows bit for bit, with
-    repeated rows, NaNs, empty and all-NaN sets."""
+    """Sorted, counted and ranked medians equal np.nanmedian over each set's rows bit for bit,
+    with repeated rows, NaNs, infinities, empty and all-NaN sets."""
     rng = np.random.default_rng(1)
     for trial in range(30):
         n, d, g = rng.integers(1, 60), rng.integers(1, 9), rng.integers(1, 12)
@@ -24,13 +24,37 @@ def test_masked_medians__equal_nanmedian_both_ways():
         base[rng.random(base.shape) < 0.03] = np.inf
         values = base[rng.integers(0, len(base), n)]
         masks = rng.random((g, n)) < rng.uniform(0, 1)
-        for counted in (False, True):
-            med, count = masked_medians(values, masks, counted=counted)
+        coords = rng.normal(size=(n, 2)) if trial % 2 else None
+        for how in ("sorted", "counted", "ranked"):
+            med, count = masked_medians(values, masks, coords=coords, how=how)
             for k in range(g):
                 rows = values[masks[k]]
                 want = _nanmedian(rows) if len(rows) else np.full(d, np.nan)
-                assert np.array_equal(med[k], want, equal_nan=True), (trial, counted, k)
+                assert np.array_equal(med[k], want, equal_nan=True), (trial, how, k)
                 assert (count[k] == np.isfinite(rows).sum(0)).all()
+
+
+def test_masked_medians__ranked_equals_nanmedian_on_overlapping_bands():
+    """Every plot its own near peers (distinct start levels, sets overlapping as bands do):
+    the ranked way gives np.nanmedian's values bit for bit; a planted
+    outlier row moves no median where it is outside the set."""
+    rng = np.random.default_rng(4)
+    n, d = 400, 6
+    levels = rng.uniform(0, 1, (n, 2))
+    values = rng.normal(size=(n, d)).round(2)  # ties between rows
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[0] = 1e6  # an outlier peer at the corner (0.9, 0.9) of the levels
+    levels[0] = 0.9
+    sets = near_peers(levels, np.arange(n), np.ones(n, bool), 0.15)
+    med, count = masked_medians(
+        values[sets.peers], sets.masks, coords=levels[sets.peers], how="ranked"
+    )
+    for g, mask in enumerate(sets.masks):
+        rows = values[sets.peers[mask]]
+        assert np.array_equal(med[g], _nanmedian(rows), equal_nan=True), g
+        assert (count[g] == np.isfinite(rows).sum(0)).all()
+    far = ~sets.masks[:, np.flatnonzero(sets.peers == 0)[0]]
+    assert far.any() and (np.abs(med[far]) < 1e3).all()
 
 
 def test_near_peers__same_sets_as_within_band():
