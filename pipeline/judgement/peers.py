@@ -218,11 +218,10 @@ def _ranked_medians(
         )
         delta[:width] += np.bincount(block[start], minlength=width)
         per_block = np.cumsum(delta.reshape(n_sets, width)[:, :n_blocks], axis=0)
-        upto = np.cumsum(per_block, axis=1)  # sets × blocks
+        upto = np.cumsum(per_block, axis=1, dtype=np.int32)  # sets × blocks
         k = upto[:, -1]
         has = k > 0
-        a = _kth(np.maximum(k - 1, 0) // 2, upto, m, v, srt, size, n_present)
-        b = _kth(k // 2, upto, m, v, srt, size, n_present)
+        a, b = _middle_pair(k, upto, m, v, srt, size, n_present)
         mid = np.where(k % 2 == 1, a, (a + b) / 2)
         med[order, c] = np.where(has, mid, np.nan)
         infinite = np.flatnonzero(np.isinf(v))
@@ -230,17 +229,36 @@ def _ranked_medians(
     return med, count
 
 
-def _kth(r, upto, m, v, srt, size: int, n_present: int) -> np.ndarray:
-    """Per set (row of ``m``, sets × rows) the value of rank ``r`` (0-based, per set) among its
-    non-NaN values of ``v`` (rows); ``upto``: per set its count of rows up to each block of
-    ``size`` ranks (sets × blocks); ``srt``: the rows by rank (NaN last)."""
+def _middle_pair(k, upto, m, v, srt, size: int, n_present: int):
+    """Per set (row of ``m``, sets × rows) with ``k`` non-NaN values of ``v`` (rows): its values
+    of rank (k − 1) // 2 and k // 2 (0-based). ``upto``: per set its count of rows up to each
+    block of ``size`` ranks (sets × blocks); ``srt``: the rows by rank (NaN last). Both are
+    read from the first one's block where the second is in it too (the usual case)."""
+    lo, hi = np.maximum(k - 1, 0) // 2, k // 2
+    block, before, cum = _block_counts(lo, upto, m, srt, size, n_present)
+    last = n_present - 1
+    j_lo = (cum <= (lo - before)[:, None]).sum(1)
+    a = v[srt[np.minimum(block * size + np.minimum(j_lo, size - 1), last)]]
+    j_hi = (cum <= (hi - before)[:, None]).sum(1)
+    b = v[srt[np.minimum(block * size + np.minimum(j_hi, size - 1), last)]]
+    beyond = np.flatnonzero((j_hi >= size) & (k > 0))  # the second in a later block
+    if len(beyond):
+        block, before, cum = _block_counts(hi[beyond], upto[beyond], m[beyond], srt, size,
+                                           n_present)  # fmt: skip
+        j = (cum <= (hi[beyond] - before)[:, None]).sum(1)
+        b[beyond] = v[srt[np.minimum(block * size + np.minimum(j, size - 1), last)]]
+    return a, b
+
+
+def _block_counts(r, upto, m, srt, size: int, n_present: int):
+    """Per set: the block of its rank ``r``, its count of rows before that block, and its
+    running count of rows over the block's ranks (sets × size)."""
     setpos = np.arange(len(m))
-    b = np.minimum((upto <= r[:, None]).sum(1), upto.shape[1] - 1)
-    before = np.where(b > 0, upto[setpos, np.maximum(b - 1, 0)], 0)
-    slots = b[:, None] * size + np.arange(size)[None, :]  # the ranks of the block
+    block = np.minimum((upto <= r[:, None]).sum(1), upto.shape[1] - 1)
+    before = np.where(block > 0, upto[setpos, np.maximum(block - 1, 0)], 0)
+    slots = block[:, None] * size + np.arange(size)[None, :]  # the ranks of the block
     mine = m[setpos[:, None], srt[np.minimum(slots, n_present - 1)]] & (slots < n_present)
-    j = (np.cumsum(mine, axis=1) <= (r - before)[:, None]).sum(1)
-    return v[srt[np.minimum(b * size + np.minimum(j, size - 1), n_present - 1)]]
+    return block, before, np.cumsum(mine, axis=1, dtype=np.int32)
 
 
 def _sorted_median(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
