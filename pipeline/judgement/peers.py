@@ -184,19 +184,18 @@ def _ranked_medians(
     n_sets, n_cols = len(masks), values.shape[1]
     n_rows = len(values)
     order = set_order(masks, coords)
-    m = np.ascontiguousarray(masks[order])
     # rows entering / leaving from one set to the next (set position, row, entering?)
     pos_parts, row_parts = [], []
     step = max(1, MAX_CELLS // max(1, n_rows))
     for lo in range(0, n_sets - 1, step):
         hi = min(lo + step, n_sets - 1)
-        s, r = np.nonzero(m[lo + 1 : hi + 1] != m[lo:hi])
+        s, r = np.nonzero(masks[order[lo + 1 : hi + 1]] != masks[order[lo:hi]])
         pos_parts.append(s + lo + 1)
         row_parts.append(r)
     at = np.concatenate(pos_parts) if pos_parts else np.zeros(0, int)
     rows = np.concatenate(row_parts) if row_parts else np.zeros(0, int)
-    enter = m[at, rows]
-    start = np.flatnonzero(m[0])
+    enter = masks[order[at], rows]
+    start = np.flatnonzero(masks[order[0]])
     med = np.full((n_sets, n_cols), np.nan)
     count = np.zeros((n_sets, n_cols), int)
     for c in range(n_cols):
@@ -221,21 +220,22 @@ def _ranked_medians(
         upto = np.cumsum(per_block, axis=1, dtype=np.int32)  # sets × blocks
         k = upto[:, -1]
         has = k > 0
-        a, b = _middle_pair(k, upto, m, v, srt, size, n_present)
+        a, b = _middle_pair(k, upto, masks, order, v, srt, size, n_present)
         mid = np.where(k % 2 == 1, a, (a + b) / 2)
         med[order, c] = np.where(has, mid, np.nan)
         infinite = np.flatnonzero(np.isinf(v))
-        count[order, c] = k - (m[:, infinite].sum(1) if len(infinite) else 0)
+        count[order, c] = k - (masks[:, infinite].sum(1)[order] if len(infinite) else 0)
     return med, count
 
 
-def _middle_pair(k, upto, m, v, srt, size: int, n_present: int):
-    """Per set (row of ``m``, sets × rows) with ``k`` non-NaN values of ``v`` (rows): its values
-    of rank (k − 1) // 2 and k // 2 (0-based). ``upto``: per set its count of rows up to each
-    block of ``size`` ranks (sets × blocks); ``srt``: the rows by rank (NaN last). Both are
-    read from the first one's block where the second is in it too (the usual case)."""
+def _middle_pair(k, upto, masks, sets, v, srt, size: int, n_present: int):
+    """Per set (rows ``sets`` of ``masks``, sets × rows) with ``k`` non-NaN values of ``v``
+    (rows): its values of rank (k − 1) // 2 and k // 2 (0-based). ``upto``: per set its count
+    of rows up to each block of ``size`` ranks (sets × blocks); ``srt``: the rows by rank (NaN
+    last). Both are read from the first one's block where the second is in it too (the usual
+    case)."""
     lo, hi = np.maximum(k - 1, 0) // 2, k // 2
-    block, before, cum = _block_counts(lo, upto, m, srt, size, n_present)
+    block, before, cum = _block_counts(lo, upto, masks, sets, srt, size, n_present)
     last = n_present - 1
     j_lo = (cum <= (lo - before)[:, None]).sum(1)
     a = v[srt[np.minimum(block * size + np.minimum(j_lo, size - 1), last)]]
@@ -243,21 +243,21 @@ def _middle_pair(k, upto, m, v, srt, size: int, n_present: int):
     b = v[srt[np.minimum(block * size + np.minimum(j_hi, size - 1), last)]]
     beyond = np.flatnonzero((j_hi >= size) & (k > 0))  # the second in a later block
     if len(beyond):
-        block, before, cum = _block_counts(hi[beyond], upto[beyond], m[beyond], srt, size,
-                                           n_present)  # fmt: skip
+        block, before, cum = _block_counts(hi[beyond], upto[beyond], masks, sets[beyond], srt,
+                                           size, n_present)  # fmt: skip
         j = (cum <= (hi[beyond] - before)[:, None]).sum(1)
         b[beyond] = v[srt[np.minimum(block * size + np.minimum(j, size - 1), last)]]
     return a, b
 
 
-def _block_counts(r, upto, m, srt, size: int, n_present: int):
+def _block_counts(r, upto, masks, sets, srt, size: int, n_present: int):
     """Per set: the block of its rank ``r``, its count of rows before that block, and its
     running count of rows over the block's ranks (sets × size)."""
-    setpos = np.arange(len(m))
+    setpos = np.arange(len(sets))
     block = np.minimum((upto <= r[:, None]).sum(1), upto.shape[1] - 1)
     before = np.where(block > 0, upto[setpos, np.maximum(block - 1, 0)], 0)
     slots = block[:, None] * size + np.arange(size)[None, :]  # the ranks of the block
-    mine = m[setpos[:, None], srt[np.minimum(slots, n_present - 1)]] & (slots < n_present)
+    mine = masks[sets[:, None], srt[np.minimum(slots, n_present - 1)]] & (slots < n_present)
     return block, before, np.cumsum(mine, axis=1, dtype=np.int32)
 
 
