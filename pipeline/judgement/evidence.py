@@ -345,8 +345,11 @@ def peer_anomaly(N: np.ndarray, near: PeerSets, min_peers: int, scale: float) ->
     """Each member's NDVI minus the per-date median of its near peers (all peers where fewer
     than ``min_peers`` are near; NaN on dates fewer than ``min_peers`` of them — or all, if
     fewer — are clear), in change units; dims (members × dates)."""
-    masks = near.masks.copy()
-    masks[masks.sum(1) < min_peers] = True
+    masks = near.masks
+    few = masks.sum(1) < min_peers
+    if few.any():  # (a copy only then: the sets of a province's distinct plots are large)
+        masks = masks.copy()
+        masks[few] = True
     sets = near.regrouped(masks)
     med, count = masked_medians(N[sets.peers], sets.masks, coords=sets.levels)
     size = sets.masks.sum(1)

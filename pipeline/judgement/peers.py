@@ -54,11 +54,14 @@ class PeerSets:
     levels: np.ndarray | None = None
 
     def regrouped(self, masks: np.ndarray) -> PeerSets:
-        """These plots with each set replaced by ``masks`` (same rows), equal sets merged."""
+        """These plots with each set replaced by ``masks`` (same rows), equal sets merged (kept
+        in their order; ``masks`` itself, not a copy, where no two are equal)."""
         first, inverse = unique_rows(np.packbits(masks, axis=1))
-        return PeerSets(
-            self.members, self.peers, masks[first], inverse[self.of_member], self.levels
-        )
+        order = np.argsort(first)
+        place = np.empty(len(first), int)
+        place[order] = np.arange(len(first))
+        kept = masks if len(first) == len(masks) else masks[first[order]]
+        return PeerSets(self.members, self.peers, kept, place[inverse][self.of_member], self.levels)
 
 
 def near_peers(
