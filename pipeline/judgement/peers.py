@@ -187,6 +187,7 @@ def _ranked_medians(
     n_sets, n_cols = len(masks), values.shape[1]
     n_rows = len(values)
     order = set_order(masks, coords)
+    masks = np.ascontiguousarray(masks)  # read flat by _block_counts (no copy if it is)
     # rows entering / leaving from one set to the next (set position, row, entering?)
     pos_parts, row_parts = [], []
     step = max(1, MAX_CELLS // max(1, n_rows))
@@ -260,7 +261,8 @@ def _block_counts(r, upto, masks, sets, srt, size: int, n_present: int):
     block = np.minimum((upto <= r[:, None]).sum(1), upto.shape[1] - 1)
     before = np.where(block > 0, upto[setpos, np.maximum(block - 1, 0)], 0)
     slots = block[:, None] * size + np.arange(size)[None, :]  # the ranks of the block
-    mine = masks[sets[:, None], srt[np.minimum(slots, n_present - 1)]] & (slots < n_present)
+    cells = sets[:, None] * masks.shape[1] + srt[np.minimum(slots, n_present - 1)]
+    mine = np.take(masks.reshape(-1), cells) & (slots < n_present)  # flat: faster than 2-D
     return block, before, np.cumsum(mine, axis=1, dtype=np.int32)
 
 
