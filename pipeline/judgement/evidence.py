@@ -38,7 +38,14 @@ from pipeline.judgement.breaks import detect_breaks
 from pipeline.judgement.expectation import EXPECTATION_COLUMNS, planting_expectation
 from pipeline.judgement.growth import growth_class
 from pipeline.judgement.own_level import own_step
-from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
+from pipeline.judgement.peers import (
+    PeerSets,
+    masked_medians,
+    member_chunks,
+    nanmedian,
+    near_peers,
+    unique_rows,
+)
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import growing_levels, survival_gaps
 
@@ -265,8 +272,10 @@ def compute_evidence(
         anomaly[cohort] = class_peer_anomaly(
             N, start_level, np.flatnonzero(cohort), peers, group, ev, scale
         )
-        near = near_peers(start_level, np.flatnonzero(cohort), peers, ev.peer_baseline_band)
-        _survival(out, seasons, levels, near, y, ev)
+        members = np.flatnonzero(cohort)
+        for part in member_chunks(start_level[members], members, int(peers.sum())):
+            near = near_peers(start_level, part, peers, ev.peer_baseline_band)
+            _survival(out, seasons, levels, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
@@ -322,22 +331,23 @@ def class_peer_anomaly(
     out = np.full((len(members), N.shape[1]), np.nan)
     keys = np.stack([group[members].astype(str), peers[members].astype(str)], 1)
     for g, is_peer in np.unique(keys, axis=0):
-        sel = np.flatnonzero((keys[:, 0] == g) & (keys[:, 1] == is_peer))
+        chosen = np.flatnonzero((keys[:, 0] == g) & (keys[:, 1] == is_peer))
         pool = peers
         if g:
             narrowed = peers & (group == g)
             if narrowed.sum() - (is_peer == "True") >= ev.min_peers:
                 pool = narrowed
-        near = near_peers(start_level, members[sel], pool, ev.peer_baseline_band)
-        if pool is peers:  # peer_anomaly's own fallback is to all peers
-            out[sel] = peer_anomaly(N, near, ev.min_peers, scale)
-            continue
-        few = near.masks.sum(1)[near.of_member] < ev.min_peers
-        vals = peer_anomaly(N, near, ev.min_peers, scale)
-        out[sel[~few]] = vals[~few]
-        if few.any():  # too few near peers of the class: every peer of the cohort
-            every = near_peers(start_level, members[sel[few]], peers, np.inf)
-            out[sel[few]] = peer_anomaly(N, every, ev.min_peers, scale)
+        for sel in member_chunks(start_level[members[chosen]], chosen, int(pool.sum())):
+            near = near_peers(start_level, members[sel], pool, ev.peer_baseline_band)
+            if pool is peers:  # peer_anomaly's own fallback is to all peers
+                out[sel] = peer_anomaly(N, near, ev.min_peers, scale)
+                continue
+            few = near.masks.sum(1)[near.of_member] < ev.min_peers
+            vals = peer_anomaly(N, near, ev.min_peers, scale)
+            out[sel[~few]] = vals[~few]
+            if few.any():  # too few near peers of the class: every peer of the cohort
+                every = near_peers(start_level, members[sel[few]], peers, np.inf)
+                out[sel[few]] = peer_anomaly(N, every, ev.min_peers, scale)
     return out
 
 

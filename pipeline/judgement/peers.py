@@ -18,6 +18,10 @@ import numpy as np
 MAX_CELLS = 4_000_000
 """Work arrays are cut into pieces of about this many cells (8 bytes each)."""
 
+MAX_SET_CELLS = 200_000_000
+"""Near-peer sets are built for at most about this many (plot, peer) pairs at once (1 byte
+each, a few copies while read): :func:`member_chunks`."""
+
 
 def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the first of each distinct row of ``a`` (rows × columns, compared byte for
@@ -152,6 +156,30 @@ def masked_medians(
     return med, count
 
 
+def member_chunks(levels: np.ndarray, items: np.ndarray, n_peers: int) -> list[np.ndarray]:
+    """``items`` (plot indices or positions; ``levels``: their start levels, items × levels) in
+    pieces whose near-peer sets over ``n_peers`` peers fit in :data:`MAX_SET_CELLS`, each of
+    nearby start levels (so its sets overlap): all of ``items`` as one piece where they fit.
+    Every plot's peers and medians are its own, so the pieces give the same values."""
+    size = max(1, MAX_SET_CELLS // max(1, n_peers))
+    if len(items) <= size:
+        return [items]
+    order = level_order(np.nan_to_num(np.asarray(levels, dtype=float)))
+    return np.array_split(items[order], -(-len(items) // size))
+
+
+def level_order(points: np.ndarray) -> np.ndarray:
+    """An order of ``points`` (n × dims, finite) in which neighbours lie close: by the first
+    dimension in √n strips, along the second one way and back (boustrophedon)."""
+    n = len(points)
+    if points.ndim == 1 or points.shape[1] == 1 or n < 3:
+        return np.argsort(points.reshape(n, -1)[:, 0], kind="stable")
+    x = points[:, 0]
+    strips = max(1, int(np.sqrt(n)))
+    strip = np.minimum(((x - x.min()) / max(np.ptp(x), 1e-300) * strips).astype(int), strips - 1)
+    return np.lexsort((np.where(strip % 2 == 1, -points[:, 1], points[:, 1]), strip))
+
+
 def set_order(masks: np.ndarray, coords: np.ndarray | None) -> np.ndarray:
     """An order of the sets (rows of ``masks``, sets × rows) in which neighbours share most
     rows: by the mean ``coords`` (rows × dims, NaN as 0) of their rows, in a boustrophedon over
@@ -166,12 +194,7 @@ def set_order(masks: np.ndarray, coords: np.ndarray | None) -> np.ndarray:
     for lo in range(0, n, step):
         cent[lo : lo + step] = masks[lo : lo + step].astype(np.float32) @ c
     cent /= np.maximum(masks.sum(1), 1)[:, None]
-    if c.shape[1] == 1:
-        return np.argsort(cent[:, 0], kind="stable")
-    x = cent[:, 0]
-    strips = max(1, int(np.sqrt(n)))
-    strip = np.minimum(((x - x.min()) / max(np.ptp(x), 1e-300) * strips).astype(int), strips - 1)
-    return np.lexsort((np.where(strip % 2 == 1, -cent[:, 1], cent[:, 1]), strip))
+    return level_order(cent)
 
 
 def _ranked_medians(

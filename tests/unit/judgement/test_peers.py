@@ -4,7 +4,14 @@ import warnings
 
 import numpy as np
 
-from pipeline.judgement.peers import masked_medians, nanmedian, near_peers, unique_rows, within_band
+from pipeline.judgement.peers import (
+    masked_medians,
+    member_chunks,
+    nanmedian,
+    near_peers,
+    unique_rows,
+    within_band,
+)
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
@@ -84,3 +91,45 @@ def test_nanmedian__equals_numpy_along_either_axis():
         for axis in (0, 1):
             assert np.array_equal(nanmedian(a, axis), _nanmedian(a if axis == 0 else a.T),
                                   equal_nan=True), (shape, axis)  # fmt: skip
+
+
+def test_member_chunks__every_plot_once_and_whole_where_it_fits(monkeypatch):
+    """Pieces hold every item once, of nearby levels; one piece where the sets fit."""
+    import pipeline.judgement.peers as peers
+
+    rng = np.random.default_rng(5)
+    levels = rng.uniform(0, 1, (500, 2))
+    levels[rng.random(levels.shape) < 0.05] = np.nan
+    items = rng.permutation(500)[:300]
+    whole = member_chunks(levels[items], items, 100)
+    assert len(whole) == 1 and (whole[0] == items).all()
+    monkeypatch.setattr(peers, "MAX_SET_CELLS", 100 * 40)
+    parts = member_chunks(levels[items], items, 100)
+    assert len(parts) == 8 and all(len(p) <= 40 for p in parts)
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.sort(items))
+    spread = [np.nanmax(levels[p, 0]) - np.nanmin(levels[p, 0]) for p in parts]
+    assert np.median(spread) < 0.5  # nearby levels, not a random draw
+
+
+def test_compute_evidence__near_peer_sets_in_pieces_give_the_same_values(monkeypatch):
+    """Near-peer sets built a few plots at a time (as for a province) change no value."""
+    import pandas as pd
+
+    import pipeline.judgement.peers as peers
+    from pipeline.config import Evidence
+    from pipeline.judgement.evidence import compute_evidence
+    from tests.synthetic import series_frame
+
+    kinds = (["genuine"] * 6 + ["forest", "none", "loss", "low"]) * 4
+    times = pd.date_range("2021-01-01", "2024-12-31", freq="10D")
+    plots = pd.DataFrame({"row": range(len(kinds)), "planting_year": 2022, "is_design": False,
+                          "geom_status": "ok", "geom_area_mu": 20.0})  # fmt: skip
+    share = {"genuine": 0.95, "forest": 0.0, "none": 0.02, "loss": 0.95, "low": 0.9}
+    pixels = pd.DataFrame({"row": range(len(kinds)), "n_pixels": 130.0, "data_share": 1.0,
+                           "planted_share": [share[k] for k in kinds]})  # fmt: skip
+    series = series_frame(kinds, times, 7)
+    whole = compute_evidence(plots, series, pixels, Evidence())
+    monkeypatch.setattr(peers, "MAX_SET_CELLS", 30)
+    pieces = compute_evidence(plots, series, pixels, Evidence())
+    assert whole.equals(pieces)
+    assert np.isfinite(whole["winter_gap_peers"]).any()
