@@ -444,6 +444,19 @@ class Evidence(_Frozen):
     survival_peers: int = Field(
         8, ge=1, description="survival is read against this many nearest peers in starting level"
     )
+    canopy_closed_by: dict[str, int] = Field(
+        default_factory=lambda: {"桉树": 3, "相思": 3, "马占相思": 3},
+        description="evergreen species (树种, first listed) whose canopy closes within the"
+        " imagery, and the dry season after the planting year (label − planting year) by which"
+        " an honest planting of it reads forest-like: from then its own dry-season level is read"
+        " against the references, no peers needed (eucalyptus and acacias close in 2–3 years;"
+        " deciduous species are never listed: leafless in the dry season)",
+    )
+    canopy_closed_index: float = Field(
+        0.5,
+        description="forest-likeness a listed species must reach by its canopy_closed_by season"
+        " (0.5: half-way from the open-land to the forest references); below, LOW_SURVIVAL",
+    )
     loss_drop: float = Field(
         0.35, gt=0, description="break magnitude gate, forest-likeness units (vs the peers)"
     )
@@ -484,7 +497,13 @@ class Evidence(_Frozen):
     )
     loss_min_obs: int = Field(3, ge=1)
     loss_before_days: int = Field(400, gt=0, description="history of the break test (days)")
-    loss_after_days: int = Field(120, gt=0)
+    loss_after_days: int = Field(
+        240,
+        gt=0,
+        description="the break test's monitor holds the first loss_min_obs observations after a"
+        " split within this many days: long enough that a clearing followed by a cloudy summer"
+        " (one clear view in four months) is still tested",
+    )
     model: Path | None = Field(
         None,
         description="a model folder written by `tushu train` (models/<name>); none: rules only",

@@ -10,10 +10,11 @@ suspect ≤ 5 % in every training run) and then the per-reason model on their ev
 to ``--work``/models/evidence/ (``thresholds.json``, ``model.joblib``, ``card.json``). Every
 world is re-judged with the fitted thresholds, once by the rules alone and once with the model
 (policy ``add``), and a Markdown table is printed: per world the recall of each imagery reason,
-the share of genuine plots ``inconsistent`` and ``suspect``, the plots left unsettled
-(ESTABLISHMENT_NOT_YET_VISIBLE: genuine / truly unplanted / other), the planted-area error and
-the loss-date error. ``--readme`` writes the table into README.md between the ``evaluation``
-markers.
+the share of genuine plots ``inconsistent`` and ``suspect`` (genuine: no reason in the truth),
+the plots left unsettled (ESTABLISHMENT_NOT_YET_VISIBLE: the genuine plantings the truth
+expects it for — found / their number —, then the plots given it that are genuine / truly
+unplanted / other), the planted-area error and the loss-date error. ``--readme`` writes the
+table into README.md between the ``evaluation`` markers.
 
 Usage: ``python scripts/evaluate_worlds.py [--work /tmp/tushu-eval] [--seed 1] [--readme]``
 """
@@ -81,13 +82,17 @@ NOT_SETTLED = "ESTABLISHMENT_NOT_YET_VISIBLE"
 
 
 def unsettled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
-    """Plots given ESTABLISHMENT_NOT_YET_VISIBLE (no truth names it): genuine / truly unplanted
-    (NO_PLANTING_EVIDENCE in the truth) / other, so the suspect outcome is counted honestly."""
+    """ESTABLISHMENT_NOT_YET_VISIBLE, counted apart so that no suspect outcome hides: the
+    genuine plantings the imagery cannot show yet (the truth names them, by the generator's
+    rule in :mod:`pipeline.demo.visibility`) given it / their number, then the plots given it
+    that are genuine / truly unplanted (NO_PLANTING_EVIDENCE in the truth) / other."""
     got = result.set_index("row")["reasons"].fillna("").str.contains(NOT_SETTLED)
     want = truth.set_index("row")["reasons"].fillna("").reindex(got.index).fillna("")
+    expected = want.str.contains(NOT_SETTLED)
     genuine = int((got & (want == "")).sum())
     unplanted = int((got & want.str.contains("NO_PLANTING_EVIDENCE")).sum())
-    return f"{genuine} / {unplanted} / {int(got.sum()) - genuine - unplanted}"
+    other = int((got & ~expected).sum()) - genuine - unplanted
+    return f"{int((got & expected).sum())}/{int(expected.sum())}; {genuine} / {unplanted} / {other}"
 
 
 def row(preset: str, with_model: bool, report: dict, train: bool, settled: str = "") -> str:
@@ -148,7 +153,7 @@ def main() -> None:
 
     header = ["world", "climate", "starting land", "judged by"]
     header += [name for _, name in REASONS] + ["genuine inconsistent", "genuine suspect"]
-    header += ["not yet visible (genuine / unplanted / other)"]
+    header += ["not yet visible: expected (found/n); on genuine / unplanted / other"]
     header += ["planted-area error", "loss date − true, days (median / max)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     scored = {False: [], True: []}

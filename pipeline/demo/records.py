@@ -4,6 +4,7 @@ deterministic GeoPackage writing."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pipeline.demo.grid import CRS_PLOTS, CRS_UTM, Grid
 from pipeline.demo.landscape import TOWNSHIPS, Background
 from pipeline.demo.plots import Plot, Prior
 from pipeline.demo.presets import GENUINE, MU_M2
+from pipeline.demo.visibility import expected_reasons
 
 PLOT_COLUMNS = [
     "图斑编号",
@@ -54,9 +56,17 @@ def _claimed_mu(plot: Plot, rng: np.random.Generator) -> float:
 
 
 def build_plot_tables(
-    plots: list[Plot], bg: Background, grid: Grid, rng: np.random.Generator
+    plots: list[Plot],
+    bg: Background,
+    grid: Grid,
+    rng: np.random.Generator,
+    end: dt.date | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """plots layer (EPSG:4490, shuffled rows) and the matching truth table."""
+    """plots layer (EPSG:4490, shuffled rows) and the matching truth table.
+
+    ``end``: the last imagery date; with it, a genuine planting that 10 m imagery cannot show
+    by then gets the reason ESTABLISHMENT_NOT_YET_VISIBLE in the truth
+    (:mod:`pipeline.demo.visibility`)."""
     order = rng.permutation(len(plots))
     seq: dict[tuple[str, int], int] = {}
     ids: dict[int, str] = {}
@@ -98,7 +108,11 @@ def build_plot_tables(
                 "row": row,
                 "plot_id": pid,
                 "scenario": p.scenario,
-                "reasons": "" if p.scenario == GENUINE else p.scenario,
+                "reasons": (
+                    expected_reasons(p.scenario, p.base, p.prep, p.plant, p.grow_days, p.fmax, end)
+                    if end is not None and not p.design
+                    else ("" if p.scenario == GENUINE else p.scenario)
+                ),
                 "planted_share": round(p.share, 4),
                 "planting_date": p.plant.isoformat() if p.plant else "",
                 "loss_date": p.loss.isoformat() if p.loss else "",

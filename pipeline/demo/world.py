@@ -88,9 +88,11 @@ def _write_layers(
     bg: Background,
     grid: Grid,
     rng: np.random.Generator,
+    end: dt.date | None = None,
 ) -> pd.DataFrame:
-    """Write the four GeoPackages and truth.csv; returns the truth table."""
-    plot_layer, truth = build_plot_tables(plots, bg, grid, rng)
+    """Write the four GeoPackages and truth.csv; returns the truth table (``end``: the last
+    imagery date, for the plantings not yet visible by then)."""
+    plot_layer, truth = build_plot_tables(plots, bg, grid, rng, end)
     write_gpkg(plot_layer, paths.plots, "plots")
     write_gpkg(build_prior_table(priors, bg), paths.prior, "prior_plots")
     counties, farmland = build_reference_tables(bg)
@@ -195,7 +197,8 @@ def make_world(out_dir: Path, preset: str = "default", seed: int = 0) -> WorldPa
         farmland=root / "farmland.gpkg",
         truth=root / "truth.csv",
     )
-    truth = _write_layers(paths, plots, priors, bg, grid, rng_tables)
+    end = dt.date.fromisoformat(spec.end)
+    truth = _write_layers(paths, plots, priors, bg, grid, rng_tables, end)
     _remove_other_imagery(root, spec.sensor)
     if spec.sensor == "wfv":
         items, skipped = _write_imagery(root / "scenes", ctx, params, seed, "wfv")

@@ -127,7 +127,7 @@ def flag_plots(
 def _planted_areas(plots: pd.DataFrame, evidence: pd.DataFrame, img: list) -> np.ndarray:
     """:func:`_planted_area` of every plot (``img``: each plot's imagery codes or None)."""
     area = plots["geom_area_mu"].to_numpy(dtype=float)
-    share = evidence["planted_share"].to_numpy(dtype=float)
+    share = _share(evidence)
     design = np.array([bool(v) for v in plots["is_design"].to_numpy(dtype=object)], bool)
     out = np.empty(len(area))
     for i, codes in enumerate(img):
@@ -144,12 +144,20 @@ def _planted_areas(plots: pd.DataFrame, evidence: pd.DataFrame, img: list) -> np
     return out
 
 
+def _share(evidence: pd.DataFrame) -> np.ndarray:
+    """The planted share the area reads: relative to what planted land like this shows
+    (``planted_share_rel``, :mod:`pipeline.judgement.planted`) where the evidence has it."""
+    col = "planted_share_rel" if "planted_share_rel" in evidence else "planted_share"
+    return evidence[col].to_numpy(dtype=float)
+
+
 def _planted_area(plot, ev_row, img_r: list[str] | None) -> float:
     """The imagery's estimate of the plot area holding the claimed planting (亩).
 
     0 for design-stage plots and where planting is refuted (no planting, forest, loss), NaN
     where the imagery did not or could not judge (:data:`NOT_SETTLED`), the planted share of
-    the polygon for partial planting, the polygon area otherwise.
+    the polygon (relative to what planted land like this shows) for partial planting, the
+    polygon area otherwise.
     """
     if plot["is_design"]:
         return 0.0
@@ -158,7 +166,7 @@ def _planted_area(plot, ev_row, img_r: list[str] | None) -> float:
     if NO_PLANTING & set(img_r):
         return 0.0
     area = float(plot["geom_area_mu"])
-    share = ev_row["planted_share"]
+    share = ev_row.get("planted_share_rel", ev_row["planted_share"])
     if "PARTIAL_PLANTING" in img_r and np.isfinite(share):
         return area * float(share)
     return area

@@ -46,8 +46,9 @@ from pipeline.judgement.peers import (
     near_peers,
     unique_rows,
 )
+from pipeline.judgement.planted import PLANTED_COLUMNS, relative_shares
 from pipeline.judgement.spread import robust_scores
-from pipeline.judgement.survival import growing_levels, survival_gaps
+from pipeline.judgement.survival import closed_canopy_level, growing_levels, survival_gaps
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -83,7 +84,9 @@ EVIDENCE_COLUMNS = (
     "site_work_late",
     "prep_drop_index",
     "loss_own_drop",
+    "canopy_level",
     *EXPECTATION_COLUMNS,
+    *PLANTED_COLUMNS,
 )
 
 
@@ -244,7 +247,10 @@ def compute_evidence(
     del B
     # the loss test reads after the site work: after the late months where it shows only there
     after = day[None, :] >= np.where(late, end, main_end)[:, None]
-    _coverage(out, valid, series["date"], dates, years, end, ev)
+    grown = survival_years(
+        years, late, (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise), ev
+    )
+    _coverage(out, valid, series["date"], dates, years, end, ev, grown)
     Xc = X * (contrast / scale)
     seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
     levels = _dry_levels(Xc, winter, ev.min_winter_obs)
@@ -272,10 +278,18 @@ def compute_evidence(
         anomaly[cohort] = class_peer_anomaly(
             N, start_level, np.flatnonzero(cohort), peers, group, ev, scale
         )
-        members = np.flatnonzero(cohort)
+    # survival is read against the plantings of the season the trees went in: site work that
+    # shows only after the main prep window (秋冬造林 of Y itself) makes the plot a year
+    # younger than its claimed cohort, its survival due a year later
+    # survival is read on dry seasons the imagery spans whole (as their coverage is counted):
+    # the first weeks of a season cut off by the end of the imagery decide nothing alone
+    whole = whole_seasons(seasons, series["date"], ev)
+    for y in np.unique(grown[grown > 0]):
+        peers = cohort_peers(grown, is_peer, y, ev)
+        members = np.flatnonzero(grown == y)
         for part in member_chunks(start_level[members], members, int(peers.sum())):
             near = near_peers(start_level, part, peers, ev.peer_baseline_band)
-            _survival(out, seasons, levels, near, y, ev)
+            _survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
@@ -284,25 +298,38 @@ def compute_evidence(
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
         & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(seasons, years, is_peer, lost, start_level, ev, group)
+    gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
     # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
     # without near peers of its kind is not thereby passed (the default demo world's
     # low-survival plots all fell there)
+    # species that close within the imagery: their own level against the references (the
+    # dry-season levels are in change units: back to forest-likeness)
+    out["canopy_level"] = closed_canopy_level(
+        levels, years, plots["species"] if "species" in plots else None, ev.canopy_closed_by
+    ) * (scale / contrast)
     fallback = out["winter_gap_peers"].to_numpy(float)
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
     out["survival_seasons"] = n_seasons
-    out["survival_gap_growing"] = survival_gaps(grow, years, is_peer, lost, start_level, ev, group)[
+    out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
         0
     ]
     cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
         out["prep_bsi_rise"].to_numpy() >= ev.prep_bsi_rise
     )
-    expect = planting_expectation(
-        years,
+    candidates = (
         (years > 0)
         & ~plots["is_design"].to_numpy(dtype=bool)
-        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index),
+        & ~(out["baseline_forest_index"].to_numpy() >= ev.forest_index)
+    )
+    shares = relative_shares(
+        out["planted_share"].to_numpy(float), years, candidates, start_level, ev
+    )
+    for col in PLANTED_COLUMNS:
+        out[col] = shares[col].to_numpy()
+    expect = planting_expectation(
+        years,
+        candidates,
         start_level,
         cleared,
         out["establish_rise"].to_numpy(float),
@@ -379,6 +406,42 @@ def _late_site_work(N, B, day, start, main_end, drop, rise, ev: Evidence) -> np.
     return full & ~main
 
 
+def survival_years(
+    years: np.ndarray, late: np.ndarray, dated: np.ndarray, ev: Evidence
+) -> np.ndarray:
+    """The planting year survival is read by, per plot (0: none): the claimed year, or the
+    next one where the trees went in only in the autumn of the claimed year (秋冬造林 of Y
+    itself, still claimed as Y) — a plot whose site work shows only in the late prep months
+    (``late``), and, where the imagery dates at least ``min_peers`` plots of the run there (the
+    region plants in autumn), also a plot whose site work it cannot date at all (``dated``
+    False: too little to clear on bare hills and orchards): it may be one of them, and its
+    survival is not read before it can be due (the benefit of the doubt, as for establishment).
+    """
+    later = np.asarray(late, bool).copy()
+    if later.sum() >= ev.min_peers:
+        later |= ~np.asarray(dated, bool)
+    return np.where(years > 0, years + later.astype(int), 0)
+
+
+def whole_seasons(
+    seasons: dict[int, np.ndarray], all_dates: pd.Series, ev: Evidence
+) -> dict[int, np.ndarray]:
+    """The dry seasons (label: year of its January) of ``seasons`` that lie entirely inside the
+    imagery period (``all_dates``: every date of the series, clear or not), as
+    :func:`_coverage` counts them."""
+    if all_dates.empty:
+        return {}
+    first, last = all_dates.min(), all_dates.max()
+    months = sorted(ev.winter_months, key=lambda m: (m < 7, m))  # autumn months first
+    out = {}
+    for k, v in seasons.items():
+        begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
+        stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
+        if begin >= first.normalize() and stop <= last:
+            out[k] = v
+    return out
+
+
 def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:
     """Per plot the label of the latest dry season with a level (NaN: none), dims plots."""
     last = np.full(n, np.nan)
@@ -387,7 +450,9 @@ def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:
     return last
 
 
-def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence) -> None:
+def _coverage(
+    out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence, grown=None
+) -> None:
     """Clear observations in each window a judgement needs, beyond the whole prep window:
 
     - ``n_planting_year_obs``: in the planting year's part of the prep window (1 January of Y
@@ -399,8 +464,11 @@ def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence)
       no season from it on has ``min_winter_obs``.
 
     ``valid``: (plot, date) clear observations; ``all_dates``: every date of the series, clear
-    or not (the period the imagery covers).
+    or not (the period the imagery covers); ``grown``: the planting year survival is read by
+    (the claimed year, or the next one for site work of an autumn planting of Y itself;
+    default ``years``).
     """
+    grown = years if grown is None else grown
     day = dates.values.astype("datetime64[D]")
     jan = np.array([np.datetime64(f"{y:04d}-01-01") if y > 0 else np.datetime64("NaT")
                     for y in years], dtype="datetime64[D]")  # fmt: skip
@@ -417,7 +485,7 @@ def _coverage(out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence)
     for k in range(last.year + 1, first.year - 1, -1):  # latest season first
         begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
         stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
-        due = (years > 0) & (k - years >= ev.survival_min_years) & ~settled
+        due = (grown > 0) & (k - grown >= ev.survival_min_years) & ~settled
         n = (valid & (winter == k)[None, :]).sum(1).astype(float)
         best = np.where(due, np.fmax(best, n), best)
         if begin >= first.normalize() and stop <= last:  # the imagery spans the whole season

@@ -120,7 +120,11 @@ def _fit_model(table: pd.DataFrame, sources: list[str], seed: int) -> TrainedMod
     from sklearn.metrics import brier_score_loss
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    X = table[list(FEATURES)].to_numpy(float)
+    # a feature no training plot has (BSI on 4-band imagery) cannot be binned: left out
+    used = [f for f in FEATURES if table[f].notna().any()]
+    if not used:
+        raise TushuError("no evidence feature has a value in the training runs; judge them first")
+    X = table[used].to_numpy(float)
     classifiers, metrics = {}, {}
     for code in MODEL_REASONS:
         y = table[code].to_numpy(int)
@@ -150,7 +154,7 @@ def _fit_model(table: pd.DataFrame, sources: list[str], seed: int) -> TrainedMod
             "n_plots": len(table),
             "positives": {c: int(table[c].sum()) for c in MODEL_REASONS},
         },
-        "features": list(FEATURES),
+        "features": used,
         "reasons": list(classifiers),
         "metrics_out_of_fold": metrics,
     }
@@ -218,11 +222,17 @@ def load_model(folder: Path) -> TrainedModel:
     return TrainedModel(joblib.load(path), card)
 
 
+def model_features(model: TrainedModel) -> list[str]:
+    """The features the model was fitted on, in its order (its card's; :data:`FEATURES` for
+    cards written before features could be left out)."""
+    return list(model.card.get("features", FEATURES))
+
+
 def predict_reasons(model: TrainedModel, evidence: pd.DataFrame) -> pd.DataFrame:
     """``p_<REASON>`` per plot (index as ``evidence``) for each reason the model holds."""
     from threadpoolctl import threadpool_limits
 
-    X = evidence.reindex(columns=list(FEATURES)).to_numpy(float)
+    X = evidence.reindex(columns=model_features(model)).to_numpy(float)
     out = pd.DataFrame(index=evidence.index)
     with threadpool_limits(1):
         for code, clf in model.classifiers.items():

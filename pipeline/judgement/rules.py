@@ -35,16 +35,20 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Comparison:
-    """``metric op threshold``; a missing (NaN) metric makes the comparison ``missing_is``."""
+    """``metric op threshold``; a missing (NaN) metric makes the comparison ``missing_is``;
+    ``or_metric``: read instead where ``metric`` is missing (evidence tables without it)."""
 
     metric: str
     op: Op
     threshold: str
     negate_threshold: bool = False
     missing_is: bool = False
+    or_metric: str | None = None
 
     def check(self, code: str, values: pd.Series, ev: Evidence) -> Check:
         value = _number(values.get(self.metric))
+        if math.isnan(value) and self.or_metric is not None:
+            value = _number(values.get(self.or_metric))
         limit = float(getattr(ev, self.threshold))
         limit = -limit if self.negate_threshold else limit
         held = self.missing_is if math.isnan(value) else _OPS[self.op](value, limit)
@@ -195,9 +199,11 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
     ),
     *_no_planting_rules(),
+    # the share relative to what the per-pixel test finds on planted land like this
+    # (pipeline.judgement.planted): bare hills and 4-band sensors show fewer planted pixels
     Rule(
         "PARTIAL_PLANTING",
-        (Comparison("planted_share", "<", "planted_share_full"),),
+        (Comparison("planted_share_rel", "<", "planted_share_full", or_metric="planted_share"),),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
@@ -222,6 +228,17 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         ),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),
+    ),
+    # a species that closes within the imagery, still not forest-like when it should be (on
+    # a fully planted plot: a partial planting's level is diluted by its unplanted part)
+    Rule(
+        "LOW_SURVIVAL",
+        (
+            Comparison("canopy_level", "<", "canopy_closed_index"),
+            Comparison("planted_share", ">=", "planted_share_full"),
+        ),
+        applies=_not_design,
+        unless_fired=frozenset({"VEGETATION_LOSS", "LOW_SURVIVAL"}),
     ),
 )
 """The rules in reading order (the order is part of the method: data sufficiency first)."""
@@ -343,6 +360,9 @@ def _held(c: Comparison, values: pd.DataFrame, ev: Evidence):
         value = pd.to_numeric(values[c.metric], errors="coerce").to_numpy(dtype=float)
     else:
         value = np.full(len(values), np.nan)
+    if c.or_metric is not None and c.or_metric in values:
+        other = pd.to_numeric(values[c.or_metric], errors="coerce").to_numpy(dtype=float)
+        value = np.where(np.isnan(value), other, value)
     limit = float(getattr(ev, c.threshold))
     limit = -limit if c.negate_threshold else limit
     with np.errstate(invalid="ignore"):

@@ -19,6 +19,13 @@ dry- and growing-season forest-likeness, a proxy for the same starting land clas
   counts, and ``survival_gap_mean`` is the mean of their gaps (one late, partly observed
   season no longer decides alone); ``survival_seasons`` is how many there were.
 
+Where the plot's species closes its canopy within the imagery (``canopy_closed_by``: evergreen
+eucalyptus and acacias in 2–3 years), :func:`closed_canopy_level` reads its own dry-season
+level in forest-likeness, against the forest and open-land references of the same imagery,
+once that season has come: an honest planting then reads forest-like whatever land it
+replaced and whatever peers it has (the peer reading needs peers of its kind and start, which
+a county may not have).
+
 ``survival_gap_growing`` is the same reading on the growing season (calendar years from
 ``survival_min_years`` after planting): where the dry season barely sets forest and open land
 apart (northern deciduous landscapes, snow) the growing season still shows the canopy; it is a
@@ -195,6 +202,32 @@ def survival_gaps(
                 gaps(i, pool, everywhere, np.inf)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return mean, count
+
+
+def closed_canopy_level(
+    levels: dict[int, np.ndarray],
+    years: np.ndarray,
+    species: pd.Series | None,
+    closed_by: dict[str, int],
+) -> np.ndarray:
+    """Per plot (dims plots): its dry-season level in the latest season with one that is at
+    least ``closed_by[species]`` seasons after its planting year (label − year), NaN where
+    the species is not listed (first listed species of a mixed planting, as
+    :func:`~pipeline.judgement.growth.growth_class`), no such season is observed, or no
+    planting year. ``levels``: per dry season (label = year of its January) the plots'
+    forest-likeness (dims plots)."""
+    n = len(years)
+    out = np.full(n, np.nan)
+    if species is None or not closed_by or not levels:
+        return out
+    first = species.astype("string").fillna("").str.split(r"[、,，;；/ ]").str[0].str.strip()
+    due_after = first.map(lambda s: closed_by.get(s, -1)).to_numpy(dtype=float)
+    listed = (due_after >= 0) & (years > 0)
+    for k in sorted(levels):
+        level = np.asarray(levels[k], dtype=float)
+        due = listed & (k - years >= due_after) & np.isfinite(level)
+        out = np.where(due, level, out)
+    return out
 
 
 def growing_levels(D: np.ndarray, dates: pd.DatetimeIndex, min_obs: int) -> dict[int, np.ndarray]:

@@ -25,11 +25,17 @@ def train(
     name: str = typer.Option("evidence", help="model name: written to MODELS_DIR/NAME/"),
     models_dir: Path = typer.Option(Path("models"), help="folder of models"),
     seed: int = typer.Option(0),
+    thresholds: bool = typer.Option(
+        True, help="also fit the rule thresholds on the runs (thresholds.json in the folder)"
+    ),
 ) -> None:
-    """Fit the per-reason model on labelled plots; write model.joblib and card.json."""
+    """Fit the per-reason model on labelled plots; write model.joblib and card.json, and the
+    rule thresholds fitted on the same plots (thresholds.json: load it with
+    ``evidence.thresholds``)."""
     import geopandas as gpd
     import pandas as pd
 
+    from pipeline.judgement.calibrate import LabelledRun, fit_thresholds, save_thresholds
     from pipeline.judgement.model import fit_model, save_model, training_table
 
     try:
@@ -44,6 +50,10 @@ def train(
             pairs.append((gpd.read_parquet(r / "plots.parquet"), pd.read_csv(t)))
         model = fit_model(training_table(pairs), [str(r) for r in run], seed=seed)
         folder = save_model(model, models_dir / name)
+        if thresholds:
+            labelled = [LabelledRun(str(r), *pair) for r, pair in zip(run, pairs, strict=True)]
+            fitted = fit_thresholds(labelled, start=_run_evidence(run[0]))
+            save_thresholds(fitted, folder)
     except TushuError as err:
         _fail(err)
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
@@ -56,6 +66,21 @@ def train(
             )
         else:
             console.print(f"  {code}: not fitted ({m['skipped']})")
+    if thresholds:
+        values = ", ".join(f"{k} {v:g}" for k, v in fitted.values.items())
+        console.print(f"Rule thresholds written: {folder / 'thresholds.json'} ({values})")
+
+
+def _run_evidence(run: Path):
+    """The evidence settings a run was judged with (its ``run.json``), the start of the
+    threshold search; the defaults when the run records none."""
+    from pipeline.config import Evidence
+
+    try:
+        record = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        return Evidence.model_validate(record["settings"]["evidence"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return Evidence()
 
 
 def series(

@@ -110,3 +110,70 @@ def test_detect_breaks__plain_level_and_short_series():
         assert batch.found[p] == (one is not None)
         if one is not None:
             assert batch.day[p] == one.day and abs(batch.step[p] - one.step) < 1e-12
+
+
+#: A felled plot of a cloudy southern world (the demo's south-cloudy, row 16), as its loss test
+#: reads it: clear-view days (from the first) and its NDVI minus its peers' median (change
+#: units; 0 where the plot is its peers' median). After the felling on day 509 the next clear
+#: views come 80, 130 and 150 days later, so a monitor of 120 days holds only two of them,
+#: and every split tested later has the felling inside its history.
+CLOUDY_DAYS = 19342.0 + np.array(
+    [
+        0,
+        10,
+        20,
+        70,
+        180,
+        220,
+        310,
+        330,
+        350,
+        360,
+        370,
+        380,
+        390,
+        420,
+        450,
+        470,
+        510,
+        590,
+        640,
+        660,
+        670,
+        690,
+        710,
+        720,
+        740,
+    ],
+    dtype=float,
+)  # fmt: skip  (days since 1970-01-01: 2022-12-16 to 2024-12-25; the felling 2024-05-09)
+FELLED = np.array(
+    [0, 0, 0, 0, 0, 0, -0.023, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     -0.567, -0.468, -0.39, -0.355, -0.352, -0.322, -0.32, -0.313, -0.305]
+)  # fmt: skip
+
+
+def _cloudy_anomaly(step: float) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`FELLED` (``step`` 1) or the same days with the step scaled (0: no felling)."""
+    return CLOUDY_DAYS, np.where(CLOUDY_DAYS >= 19852, step * FELLED, FELLED)
+
+
+def test_detect_break__a_clearing_before_a_cloudy_summer_is_tested_and_found():
+    t, y = _cloudy_anomaly(1.0)
+    hit = detect_break(
+        t, y, min_drop=0.35, min_z=4.0, before_days=400, trend=True, season=True, after_days=240
+    )
+    assert hit is not None and hit.passed and hit.day == 19852.0
+    # a monitor of 120 days holds two clear views after the clearing: it is never tested
+    short = detect_break(
+        t, y, min_drop=0.35, min_z=4.0, before_days=400, trend=True, season=True, after_days=120
+    )
+    assert short is None or not short.passed
+
+
+def test_detect_break__the_same_cloud_gaps_without_a_step_stay_silent():
+    t, y = _cloudy_anomaly(0.0)
+    hit = detect_break(
+        t, y, min_drop=0.35, min_z=4.0, before_days=400, trend=True, season=True, after_days=240
+    )
+    assert hit is not None and not hit.passed

@@ -5,7 +5,12 @@ import pandas as pd
 
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots, imagery_reasons
-from pipeline.judgement.evidence import clean_observations, compute_evidence
+from pipeline.judgement.evidence import (
+    clean_observations,
+    compute_evidence,
+    survival_years,
+    whole_seasons,
+)
 from tests.synthetic import series_frame
 
 EV = Evidence()
@@ -196,3 +201,70 @@ def test_judge_with_trace__loss_date_only_where_loss_is_reported():
     lost = result["reasons"].str.contains("VEGETATION_LOSS")
     assert lost.sum() == 1 and result.loc[lost, "loss_date"].notna().all()
     assert result.loc[~lost, "loss_date"].isna().all()
+
+
+def test_compute_evidence__a_fast_species_is_read_against_the_references_once_due():
+    kinds = KINDS
+    series = series_frame(kinds, TIMES, 0)
+    fast = compute_evidence(_plots(kinds).assign(species="桉树"), series, _pixels(kinds), EV)
+    # planted 2022: the dry season of 2025 (Nov–Dec 2024) is the third after the planting year
+    assert (fast.loc[:5, "canopy_level"] >= EV.canopy_closed_index).all()
+    assert fast.loc[9, "canopy_level"] < EV.canopy_closed_index  # the low-survival plot
+    slow = compute_evidence(_plots(kinds).assign(species="马尾松"), series, _pixels(kinds), EV)
+    assert slow["canopy_level"].isna().all()  # not listed: read against its peers only
+
+
+def _late_planting_series(kinds, n_late, seed=0):
+    """``series_frame`` of ``kinds`` (planted in February 2022) and ``n_late`` genuine plots
+    whose site work and planting came in November 2022 (秋冬造林 of the claimed year itself),
+    with the same seasons and growth; from 2020, so every month has a baseline."""
+    times = pd.date_range("2020-01-01", "2025-04-30", freq="10D")
+    frames = [series_frame(kinds, times, seed)]
+    t = (times - pd.Timestamp("2022-11-10")).days.to_numpy() / 365.25
+    season = 0.5 + 0.5 * np.sin(2 * np.pi * (times.day_of_year.to_numpy() - 110) / 365.25)
+    herb = 0.42 + 0.33 * season
+    tree = 0.85 * np.clip(t / 4.0, 0, 1) ** 1.5
+    base = np.where(t < -0.05, herb, tree * 0.82 + (1 - tree) * herb * np.clip(t / 0.5, 0.35, 1))
+    for k in range(n_late):
+        ndvi = base + np.random.default_rng(seed + 99 + k).normal(0, 0.015, len(times))
+        frames.append(pd.DataFrame({"row": len(kinds) + k, "date": times, "ndvi": ndvi,
+                                    "ndmi": ndvi - 0.3, "bsi": 0.1 - 0.45 * ndvi,
+                                    "clear_share": 1.0}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_compute_evidence__late_site_work_reads_survival_a_year_later():
+    kinds, n_late = ["genuine"] * 8, 5
+    plots, pixels = _plots(kinds + ["genuine"] * n_late), _pixels(kinds + ["genuine"] * n_late)
+    ev = compute_evidence(plots, _late_planting_series(kinds, n_late), pixels, EV)
+    late = list(range(len(kinds), len(kinds) + n_late))
+    assert (ev.loc[late, "site_work_late"] == 1).all()
+    assert (ev.loc[: len(kinds) - 1, "site_work_late"] == 0).all()
+    # a year younger than its cohort: one dry season fewer since the trees went in, and read
+    # against the plantings of its own season, not as a shortfall against older ones
+    assert (ev.loc[late, "years_observed"] == ev.loc[0, "years_observed"] - 1).all()
+    assert (ev.loc[late, "survival_gap_mean"].abs() < EV.survival_gap).all()
+    desk = pd.DataFrame({"desk_reasons": [[] for _ in range(len(plots))]}, index=plots["row"])
+    decisions, _ = flag_plots(plots, desk, ev, EV)
+    assert not decisions["reasons"].str.contains("LOW_SURVIVAL").any()
+
+
+def test_whole_seasons__a_dry_season_cut_by_the_end_of_the_imagery_is_not_read():
+    dates = pd.Series(pd.date_range("2021-01-01", "2024-12-31", freq="10D"))
+    seasons = {k: np.zeros(2) for k in (2021, 2022, 2023, 2024, 2025)}
+    # 2021: its November–December of 2020 precede the imagery; 2025: only Nov–Dec 2024 in it
+    assert sorted(whole_seasons(seasons, dates, EV)) == [2022, 2023, 2024]
+    longer = pd.Series(pd.date_range("2020-10-01", "2025-04-10", freq="10D"))
+    assert sorted(whole_seasons(seasons, longer, EV)) == [2021, 2022, 2023, 2024, 2025]
+
+
+def test_survival_years__undated_site_work_waits_only_where_the_region_plants_in_autumn():
+    years = np.array([2022, 2022, 2022, 2022, 2022, 0])
+    dated = np.array([True, True, True, True, False, False])
+    spring = np.zeros(6, bool)
+    # no site work of the run dated to the late months: every plot keeps its claimed year
+    assert list(survival_years(years, spring, dated, EV)) == [2022] * 5 + [0]
+    autumn = np.array([True, True, True, False, False, False])
+    # the region plants in autumn of Y too: the late plots and the undated one wait a year,
+    # a plot whose site work is dated to the main window keeps its year
+    assert list(survival_years(years, autumn, dated, EV)) == [2023, 2023, 2023, 2022, 2023, 0]

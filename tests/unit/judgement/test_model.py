@@ -81,3 +81,15 @@ def test_judge_with_trace__a_model_keeps_the_rule_trace_intact(model, tmp_path):
     )
     rules_part = add_trace[add_trace["metric"] != "p_LOW_SURVIVAL"].reset_index(drop=True)
     pd.testing.assert_frame_equal(plain_trace, rules_part)
+
+
+def test_fit_model__a_feature_no_plot_has_is_left_out_and_predictions_work():
+    """Runs on 4-band imagery have no bare-soil features: the model is fitted without them
+    (scikit-learn cannot bin an all-missing column) and predicts from what it has."""
+    table = _table()
+    gone = FEATURES[-1] if FEATURES[-1] != "winter_gap_peers" else FEATURES[0]
+    table[gone] = np.nan
+    fitted = fit_model(table, ["synthetic, 4-band"])
+    assert gone not in fitted.card["features"] and "winter_gap_peers" in fitted.card["features"]
+    p = predict_reasons(fitted, table)["p_LOW_SURVIVAL"]
+    assert p[table["LOW_SURVIVAL"] == 1].mean() > 0.7 > p[table["LOW_SURVIVAL"] == 0].mean()

@@ -32,6 +32,7 @@ GOOD = pd.Series(
         "peer_clear_share": 0.9,
         "peer_establish_share": 0.9,
         "years_after_planting": 2,
+        "canopy_level": 0.8,
     }
 )
 
@@ -168,3 +169,22 @@ def test_model_rules__add_a_reason_only_above_the_threshold_and_keep_the_trace()
     assert plain == [] and trace[: len(plain_trace)] == plain_trace
     values["p_LOW_SURVIVAL"] = 0.5
     assert apply_rules(PLOT, values, EV, rules)[0] == []
+
+
+def test_apply_rules__a_fast_species_not_forest_like_when_due_is_low_survival():
+    plot = GOOD.copy()
+    plot["canopy_level"] = 0.8  # eucalyptus three seasons on: forest-like, as it should be
+    assert apply_rules(PLOT, plot, EV)[0] == []
+    plot["canopy_level"] = 0.1  # still like the open land around: few trees survived
+    codes, trace = apply_rules(PLOT, plot, EV)
+    assert codes == ["LOW_SURVIVAL"]
+    hit = next(c for c in trace if c.metric == "canopy_level")
+    assert hit.threshold == EV.canopy_closed_index and hit.fired
+    plot["planted_share"] = 0.5  # a partial planting's level is diluted: not read
+    assert "LOW_SURVIVAL" not in apply_rules(PLOT, plot, EV)[0]
+
+
+def test_apply_rules__no_canopy_reading_no_canopy_flag():
+    plot = GOOD.copy()
+    plot["canopy_level"] = math.nan  # a species not listed, or its season not yet come
+    assert apply_rules(PLOT, plot, EV)[0] == []

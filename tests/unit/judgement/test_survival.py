@@ -180,3 +180,19 @@ def test_survival_gaps__replicated_plots_tie_at_the_tree_edge():
     for g in (None, group):
         got = survival_gaps(seasons, years, is_peer, lost, start, EV, g)
         _assert_same(got, survival_gaps_ref(seasons, years, is_peer, lost, start, EV, g))
+
+
+def test_closed_canopy_level__read_only_for_listed_species_once_due():
+    from pipeline.judgement.survival import closed_canopy_level
+
+    years = np.array([2022, 2022, 2023, 2022, 0])
+    species = pd.Series(["桉树", "马尾松", "桉树、木荷", "杨树", "桉树"])
+    levels = {2024: np.array([0.3, 0.2, 0.1, 0.1, 0.9]), 2025: np.array([0.8, 0.3, 0.2, 0.1, 0.9])}
+    got = closed_canopy_level(levels, years, species, {"桉树": 3})
+    # planted 2022: season 2025 is the third after the planting year; 2023's is not due yet;
+    # 马尾松 and the deciduous 杨树 are not listed; no planting year, no reading
+    assert got[0] == 0.8
+    assert np.isnan(got[1:]).all()
+    levels[2025][0] = np.nan  # the due season not observed: no reading from an earlier one
+    assert np.isnan(closed_canopy_level(levels, years, species, {"桉树": 3})[0])
+    assert np.isnan(closed_canopy_level(levels, years, None, {"桉树": 3})).all()
