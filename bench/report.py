@@ -5,6 +5,11 @@ are replicated to ``plots`` plots (new rows and ids) and stretched to ``dates`` 
 series repeated a year later where the run had fewer), written as one tile job's outputs, and
 the real ``tushu step report`` runs on them in a child process; its wall and CPU seconds and
 peak RSS (its VmHWM, polled every 0.1 s) are what is reported.
+
+Every replicated plot gets a seeded offset of its own and noise on every observation
+(:func:`jitter`): real plots rarely tie, and copies that tie (same start level, same peer set,
+a thousand equally near peers) make the peer medians unrealistically cheap and the
+nearest-peer search pathologically slow.
 """
 
 from __future__ import annotations
@@ -72,6 +77,29 @@ def stretch_dates(series: pd.DataFrame, dates: int) -> pd.DataFrame:
     return full[full["date"].isin(keep)].reset_index(drop=True)
 
 
+#: per-plot offset and per-observation noise (index units) of :func:`jitter`
+OFFSET_SD = 0.03
+NOISE_SD = 0.01
+INDICES = ("ndvi", "ndmi", "bsi")
+
+
+def jitter(series: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The series with, per index column, a seeded offset per plot (sd ``OFFSET_SD``) and
+    noise per observation (sd ``NOISE_SD``) added, in the column's own dtype: no two
+    replicated plots tie."""
+    rng = np.random.default_rng(seed)
+    rows = series["row"].to_numpy()
+    out = series.copy()
+    for col in INDICES:
+        if col not in out:
+            continue
+        v = out[col].to_numpy()
+        offset = rng.normal(0.0, OFFSET_SD, rows.max() + 1)[rows]
+        noise = rng.normal(0.0, NOISE_SD, len(v))
+        out[col] = (v + offset + noise).astype(v.dtype)
+    return out
+
+
 def make_inputs(run_dir: Path, folder: Path, plots: int, dates: int) -> dict[str, Path]:
     """Write the synthetic report inputs under ``folder`` (a run folder layout)."""
     from pipeline.layout import RunLayout
@@ -91,7 +119,7 @@ def make_inputs(run_dir: Path, folder: Path, plots: int, dates: int) -> dict[str
     pixels = pd.concat([read_table(src.tile(j).pixels, "tile") for j in plan.job_ids])
     job = dst.tile("synthetic")
     job.dir.mkdir(parents=True)
-    replicate(stretch_dates(series, dates), n_src, copies, plots).to_parquet(job.series)
+    jitter(replicate(stretch_dates(series, dates), n_src, copies, plots)).to_parquet(job.series)
     replicate(pixels, n_src, copies, plots).to_parquet(job.pixels)
     meta = json.loads(src.tile(plan.job_ids[0]).meta.read_text())
     meta.update(tile_id="synthetic", n_plots=plots, n_dates=dates, tiles={})

@@ -38,7 +38,14 @@ from pipeline.judgement.breaks import detect_breaks
 from pipeline.judgement.expectation import EXPECTATION_COLUMNS, planting_expectation
 from pipeline.judgement.growth import growth_class
 from pipeline.judgement.own_level import own_step
-from pipeline.judgement.peers import PeerSets, masked_medians, nanmedian, near_peers, unique_rows
+from pipeline.judgement.peers import (
+    PeerSets,
+    masked_medians,
+    member_chunks,
+    nanmedian,
+    near_peers,
+    unique_rows,
+)
 from pipeline.judgement.planted import PLANTED_COLUMNS, relative_shares
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import closed_canopy_level, growing_levels, survival_gaps
@@ -281,8 +288,10 @@ def compute_evidence(
     whole = whole_seasons(seasons, series["date"], ev)
     for y in np.unique(grown[grown > 0]):
         peers = cohort_peers(grown, is_peer, y, ev)
-        near = near_peers(start_level, np.flatnonzero(grown == y), peers, ev.peer_baseline_band)
-        _survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
+        members = np.flatnonzero(grown == y)
+        for part in member_chunks(start_level[members], members, int(peers.sum())):
+            near = near_peers(start_level, part, peers, ev.peer_baseline_band)
+            _survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
@@ -351,22 +360,23 @@ def class_peer_anomaly(
     out = np.full((len(members), N.shape[1]), np.nan)
     keys = np.stack([group[members].astype(str), peers[members].astype(str)], 1)
     for g, is_peer in np.unique(keys, axis=0):
-        sel = np.flatnonzero((keys[:, 0] == g) & (keys[:, 1] == is_peer))
+        chosen = np.flatnonzero((keys[:, 0] == g) & (keys[:, 1] == is_peer))
         pool = peers
         if g:
             narrowed = peers & (group == g)
             if narrowed.sum() - (is_peer == "True") >= ev.min_peers:
                 pool = narrowed
-        near = near_peers(start_level, members[sel], pool, ev.peer_baseline_band)
-        if pool is peers:  # peer_anomaly's own fallback is to all peers
-            out[sel] = peer_anomaly(N, near, ev.min_peers, scale)
-            continue
-        few = near.masks.sum(1)[near.of_member] < ev.min_peers
-        vals = peer_anomaly(N, near, ev.min_peers, scale)
-        out[sel[~few]] = vals[~few]
-        if few.any():  # too few near peers of the class: every peer of the cohort
-            every = near_peers(start_level, members[sel[few]], peers, np.inf)
-            out[sel[few]] = peer_anomaly(N, every, ev.min_peers, scale)
+        for sel in member_chunks(start_level[members[chosen]], chosen, int(pool.sum())):
+            near = near_peers(start_level, members[sel], pool, ev.peer_baseline_band)
+            if pool is peers:  # peer_anomaly's own fallback is to all peers
+                out[sel] = peer_anomaly(N, near, ev.min_peers, scale)
+                continue
+            few = near.masks.sum(1)[near.of_member] < ev.min_peers
+            vals = peer_anomaly(N, near, ev.min_peers, scale)
+            out[sel[~few]] = vals[~few]
+            if few.any():  # too few near peers of the class: every peer of the cohort
+                every = near_peers(start_level, members[sel[few]], peers, np.inf)
+                out[sel[few]] = peer_anomaly(N, every, ev.min_peers, scale)
     return out
 
 
@@ -374,10 +384,13 @@ def peer_anomaly(N: np.ndarray, near: PeerSets, min_peers: int, scale: float) ->
     """Each member's NDVI minus the per-date median of its near peers (all peers where fewer
     than ``min_peers`` are near; NaN on dates fewer than ``min_peers`` of them — or all, if
     fewer — are clear), in change units; dims (members × dates)."""
-    masks = near.masks.copy()
-    masks[masks.sum(1) < min_peers] = True
+    masks = near.masks
+    few = masks.sum(1) < min_peers
+    if few.any():  # (a copy only then: the sets of a province's distinct plots are large)
+        masks = masks.copy()
+        masks[few] = True
     sets = near.regrouped(masks)
-    med, count = masked_medians(N[sets.peers], sets.masks)
+    med, count = masked_medians(N[sets.peers], sets.masks, coords=sets.levels)
     size = sets.masks.sum(1)
     enough = count >= np.minimum(min_peers, np.maximum(size, 1))[:, None]
     return (N[sets.members] - np.where(enough, med, np.nan)[sets.of_member]) / scale
@@ -568,7 +581,7 @@ def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> 
         sets = near.regrouped(masks)
         values = np.stack([gain, level], 1)[sets.peers]
         values[~np.isfinite(values)] = np.nan  # a gap is read against finite values only
-        med, count = masked_medians(values, sets.masks)
+        med, count = masked_medians(values, sets.masks, coords=sets.levels)
         med, count = med[sets.of_member], count[sets.of_member]
         with np.errstate(invalid="ignore"):
             gap_gain = np.where((count[:, 0] >= 2) & np.isfinite(gain[idx]),
