@@ -44,11 +44,23 @@ from pipeline.judgement.peers import (
     member_chunks,
     nanmedian,
     near_peers,
-    unique_rows,
 )
 from pipeline.judgement.planted import PLANTED_COLUMNS, relative_shares
+from pipeline.judgement.seasons import (
+    count_coverage,
+    dry_levels,
+    fit_establishment,
+    last_season,
+    survival_years,
+    whole_seasons,
+)
 from pipeline.judgement.spread import robust_scores
-from pipeline.judgement.survival import closed_canopy_level, growing_levels, survival_gaps
+from pipeline.judgement.survival import (
+    closed_canopy_level,
+    growing_levels,
+    peer_survival,
+    survival_gaps,
+)
 
 EVIDENCE_COLUMNS = (
     "n_clear_obs",
@@ -250,13 +262,13 @@ def compute_evidence(
     grown = survival_years(
         years, late, (drop >= ev.prep_ndvi_drop) | (rise >= ev.prep_bsi_rise), ev
     )
-    _coverage(out, valid, series["date"], dates, years, end, ev, grown)
+    count_coverage(out, valid, series["date"], dates, years, end, ev, grown)
     Xc = X * (contrast / scale)
-    seasons = _dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
-    levels = _dry_levels(Xc, winter, ev.min_winter_obs)
+    seasons = dry_levels(Xc - _same_month_baseline(Xc, before, dates), winter, ev.min_winter_obs)
+    levels = dry_levels(Xc, winter, ev.min_winter_obs)
     grow = growing_levels(Xc - _same_month_baseline(Xc, before, dates), dates, ev.min_winter_obs)
     del X, Xc
-    _establishment(out, seasons, years)
+    fit_establishment(out, seasons, years)
 
     pix = pixels.set_index("row").reindex(rows)
     out["planted_share"] = pix["planted_share"].to_numpy()
@@ -291,7 +303,7 @@ def compute_evidence(
         members = np.flatnonzero(grown == y)
         for part in member_chunks(start_level[members], members, int(peers.sum())):
             near = near_peers(start_level, part, peers, ev.peer_baseline_band)
-            _survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
+            peer_survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
     lost = (
@@ -336,7 +348,7 @@ def compute_evidence(
         cleared,
         out["establish_rise"].to_numpy(float),
         group,
-        _last_season(levels, len(rows)),
+        last_season(levels, len(rows)),
         ev,
     )
     for col in EXPECTATION_COLUMNS:
@@ -408,95 +420,6 @@ def _late_site_work(N, B, day, start, main_end, drop, rise, ev: Evidence) -> np.
     return full & ~main
 
 
-def survival_years(
-    years: np.ndarray, late: np.ndarray, dated: np.ndarray, ev: Evidence
-) -> np.ndarray:
-    """The planting year survival is read by, per plot (0: none): the claimed year, or the
-    next one where the trees went in only in the autumn of the claimed year (秋冬造林 of Y
-    itself, still claimed as Y) — a plot whose site work shows only in the late prep months
-    (``late``), and, where the imagery dates at least ``min_peers`` plots of the run there (the
-    region plants in autumn), also a plot whose site work it cannot date at all (``dated``
-    False: too little to clear on bare hills and orchards): it may be one of them, and its
-    survival is not read before it can be due (the benefit of the doubt, as for establishment).
-    """
-    later = np.asarray(late, bool).copy()
-    if later.sum() >= ev.min_peers:
-        later |= ~np.asarray(dated, bool)
-    return np.where(years > 0, years + later.astype(int), 0)
-
-
-def whole_seasons(
-    seasons: dict[int, np.ndarray], all_dates: pd.Series, ev: Evidence
-) -> dict[int, np.ndarray]:
-    """The dry seasons (label: year of its January) of ``seasons`` that lie entirely inside the
-    imagery period (``all_dates``: every date of the series, clear or not), as
-    :func:`_coverage` counts them."""
-    if all_dates.empty:
-        return {}
-    first, last = all_dates.min(), all_dates.max()
-    months = sorted(ev.winter_months, key=lambda m: (m < 7, m))  # autumn months first
-    out = {}
-    for k, v in seasons.items():
-        begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
-        stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
-        if begin >= first.normalize() and stop <= last:
-            out[k] = v
-    return out
-
-
-def _last_season(levels: dict[int, np.ndarray], n: int) -> np.ndarray:
-    """Per plot the label of the latest dry season with a level (NaN: none), dims plots."""
-    last = np.full(n, np.nan)
-    for k in sorted(levels):
-        last = np.where(np.isfinite(levels[k]), float(k), last)
-    return last
-
-
-def _coverage(
-    out, valid, all_dates: pd.Series, dates, years, end, ev: Evidence, grown=None
-) -> None:
-    """Clear observations in each window a judgement needs, beyond the whole prep window:
-
-    - ``n_planting_year_obs``: in the planting year's part of the prep window (1 January of Y
-      to its end): without it, a few autumn scenes of Y−1 would "show" no site work;
-    - ``n_survival_winter_obs``: survival is read on the latest dry season with enough clear
-      observations; this is the most any season has from the latest one that is due
-      (``survival_min_years`` after planting) and entirely inside the imagery period, on (NaN:
-      none is due yet); ``missing_winter``: that latest due season (its January's year) when
-      no season from it on has ``min_winter_obs``.
-
-    ``valid``: (plot, date) clear observations; ``all_dates``: every date of the series, clear
-    or not (the period the imagery covers); ``grown``: the planting year survival is read by
-    (the claimed year, or the next one for site work of an autumn planting of Y itself;
-    default ``years``).
-    """
-    grown = years if grown is None else grown
-    day = dates.values.astype("datetime64[D]")
-    jan = np.array([np.datetime64(f"{y:04d}-01-01") if y > 0 else np.datetime64("NaT")
-                    for y in years], dtype="datetime64[D]")  # fmt: skip
-    in_year = (day[None, :] >= jan[:, None]) & (day[None, :] < end[:, None])
-    out["n_planting_year_obs"] = np.where(years > 0, (valid & in_year).sum(1), np.nan)
-    if all_dates.empty:
-        return
-    first, last = all_dates.min(), all_dates.max()
-    winter = dry_season_label(dates, ev.winter_months)
-    months = sorted(ev.winter_months, key=lambda m: (m < 7, m))  # autumn months first
-    best = np.full(len(years), np.nan)
-    missing = np.full(len(years), np.nan)
-    settled = np.zeros(len(years), dtype=bool)
-    for k in range(last.year + 1, first.year - 1, -1):  # latest season first
-        begin = pd.Timestamp(k - (months[0] >= 7), months[0], 1)
-        stop = pd.Timestamp(k - (months[-1] >= 7), months[-1], 1) + pd.offsets.MonthEnd(0)
-        due = (grown > 0) & (k - grown >= ev.survival_min_years) & ~settled
-        n = (valid & (winter == k)[None, :]).sum(1).astype(float)
-        best = np.where(due, np.fmax(best, n), best)
-        if begin >= first.normalize() and stop <= last:  # the imagery spans the whole season
-            missing = np.where(due & (best < ev.min_winter_obs), k, missing)
-            settled |= due
-    out["n_survival_winter_obs"] = np.where(settled, best, np.nan)
-    out["missing_winter"] = missing
-
-
 def _prep_signals(N, B, day, start, end):
     """Per plot: robust largest NDVI drop / BSI rise in the prep window below / above the plot's
     own baseline for the same time of year, and the number of window observations used (the
@@ -517,88 +440,6 @@ def _same_month_baseline(X: np.ndarray, before: np.ndarray, dates: pd.DatetimeIn
     counts = np.stack([ok[:, month == m].sum(1) for m in range(12)])
     table = np.stack([seasonal_expectation(sums, counts, m + 1) for m in range(12)])
     return table[month].T
-
-
-def _dry_levels(D: np.ndarray, winter: np.ndarray, min_obs: int) -> dict[int, np.ndarray]:
-    """Per dry season (label = year of its January): the plots' median change of
-    forest-likeness over their same-month baseline where ≥ 2 observations, else NaN; dims
-    (plots,) each."""
-    out = {}
-    for k in np.unique(winter[winter > 0]):
-        cols = winter == k
-        out[int(k)] = np.where(
-            np.isfinite(D[:, cols]).sum(1) >= min_obs, nanmedian(D[:, cols], 1), np.nan
-        )
-    return out
-
-
-def _establishment(out, seasons: dict[int, np.ndarray], years: np.ndarray) -> None:
-    """``establish_rise``: the largest dry-season change of forest-likeness over the plot's
-    same-month baseline in the seasons after the planting year's (Y+1 on); ``establish_trend``:
-    the least-squares slope per year of those changes from 0 at the baseline (Y−1)."""
-    n = len(years)
-    rise = np.full(n, np.nan)
-    trend = np.full(n, np.nan)
-    ks = np.array(sorted(seasons), dtype=int)
-    if len(ks):
-        vals = np.stack([seasons[k] for k in ks], 1)  # (plots × seasons)
-        usable = np.isfinite(vals) & (ks[None, :] >= years[:, None] + 1) & (years[:, None] > 0)
-        has = usable.any(1)
-        rise[has] = np.where(usable[has], vals[has], -np.inf).max(1)
-        # plots of the same year using the same seasons share the fit's abscissae
-        rows = np.flatnonzero(has)
-        first, group = unique_rows(np.concatenate([years[:, None], usable], 1)[has])
-        for g in range(len(first)):
-            members = rows[group == g]
-            use = usable[members[0]]
-            t = np.array([years[members[0]] - 1, *ks[use]], dtype=float)
-            y = np.vstack([np.zeros(len(members)), vals[members][:, use].T])
-            trend[members] = np.polyfit(t, y, 1)[0]
-    out["establish_rise"] = rise
-    out["establish_trend"] = trend
-
-
-def _survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> None:
-    """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
-    forest-likeness over its own same-month baseline (change units) against the median gain
-    of peers that started within ``peer_baseline_band`` of it (all peers when fewer than
-    ``min_peers`` did) — ``winter_gap_peers``, with the season's level in
-    ``winter_index_last``; where the season's dates have no same-month baseline, its level
-    against the peers' levels. ``establish_vs_peers``: the gain gap of the latest season with
-    one (also under ``survival_min_years``). ``near``: the cohort and its near peers; a gap
-    needs ≥ 2 peers with a value."""
-    names = ("establish_vs_peers", "winter_index_last", "winter_gap_peers", "years_observed")
-    cols = {c: out[c].to_numpy(dtype=float, copy=True) for c in names}
-    idx = near.members
-    n = len(out)
-    for k in sorted(levels):
-        if k - year < 1:
-            continue
-        gain = seasons.get(k, np.full(n, np.nan))
-        level = levels[k]
-        masks = near.masks.copy()
-        masks[(masks & np.isfinite(level[near.peers])).sum(1) < ev.min_peers] = True
-        sets = near.regrouped(masks)
-        values = np.stack([gain, level], 1)[sets.peers]
-        values[~np.isfinite(values)] = np.nan  # a gap is read against finite values only
-        med, count = masked_medians(values, sets.masks, coords=sets.levels)
-        med, count = med[sets.of_member], count[sets.of_member]
-        with np.errstate(invalid="ignore"):
-            gap_gain = np.where((count[:, 0] >= 2) & np.isfinite(gain[idx]),
-                                gain[idx] - med[:, 0], np.nan)  # fmt: skip
-            gap_level = np.where((count[:, 1] >= 2) & np.isfinite(level[idx]),
-                                 level[idx] - med[:, 1], np.nan)  # fmt: skip
-        read = np.isfinite(level[idx])
-        has_gain = read & np.isfinite(gap_gain)
-        cols["establish_vs_peers"][idx[has_gain]] = gap_gain[has_gain]
-        gap = np.where(np.isfinite(gap_gain), gap_gain, gap_level)
-        if k - year >= ev.survival_min_years:
-            due = read & np.isfinite(gap)
-            cols["winter_index_last"][idx[due]] = level[idx[due]]
-            cols["winter_gap_peers"][idx[due]] = gap[due]
-            cols["years_observed"][idx[due]] = k - year
-    for c, v in cols.items():
-        out[c] = v
 
 
 def _loss(out, anomaly, day, after, ev: Evidence, own: np.ndarray | None = None) -> None:

@@ -40,6 +40,7 @@ from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
+from pipeline.judgement.peers import PeerSets, masked_medians
 
 
 def nearest_peers(start_level: np.ndarray, i: int, candidates: np.ndarray, k: int) -> np.ndarray:
@@ -241,3 +242,46 @@ def growing_levels(D: np.ndarray, dates: pd.DatetimeIndex, min_obs: int) -> dict
         level = nanmedian(np.where(ok[:, None], D[:, cols], np.nan), 1)
         out[int(year)] = np.where(ok, level, np.nan)
     return out
+
+
+def peer_survival(out, seasons, levels, near: PeerSets, year: int, ev: Evidence) -> None:
+    """Latest dry season ≥ ``survival_min_years`` after planting: the plot's gain in
+    forest-likeness over its own same-month baseline (change units) against the median gain
+    of peers that started within ``peer_baseline_band`` of it (all peers when fewer than
+    ``min_peers`` did) — ``winter_gap_peers``, with the season's level in
+    ``winter_index_last``; where the season's dates have no same-month baseline, its level
+    against the peers' levels. ``establish_vs_peers``: the gain gap of the latest season with
+    one (also under ``survival_min_years``). ``near``: the cohort and its near peers; a gap
+    needs ≥ 2 peers with a value."""
+    names = ("establish_vs_peers", "winter_index_last", "winter_gap_peers", "years_observed")
+    cols = {c: out[c].to_numpy(dtype=float, copy=True) for c in names}
+    idx = near.members
+    n = len(out)
+    for k in sorted(levels):
+        if k - year < 1:
+            continue
+        gain = seasons.get(k, np.full(n, np.nan))
+        level = levels[k]
+        masks = near.masks.copy()
+        masks[(masks & np.isfinite(level[near.peers])).sum(1) < ev.min_peers] = True
+        sets = near.regrouped(masks)
+        values = np.stack([gain, level], 1)[sets.peers]
+        values[~np.isfinite(values)] = np.nan  # a gap is read against finite values only
+        med, count = masked_medians(values, sets.masks, coords=sets.levels)
+        med, count = med[sets.of_member], count[sets.of_member]
+        with np.errstate(invalid="ignore"):
+            gap_gain = np.where((count[:, 0] >= 2) & np.isfinite(gain[idx]),
+                                gain[idx] - med[:, 0], np.nan)  # fmt: skip
+            gap_level = np.where((count[:, 1] >= 2) & np.isfinite(level[idx]),
+                                 level[idx] - med[:, 1], np.nan)  # fmt: skip
+        read = np.isfinite(level[idx])
+        has_gain = read & np.isfinite(gap_gain)
+        cols["establish_vs_peers"][idx[has_gain]] = gap_gain[has_gain]
+        gap = np.where(np.isfinite(gap_gain), gap_gain, gap_level)
+        if k - year >= ev.survival_min_years:
+            due = read & np.isfinite(gap)
+            cols["winter_index_last"][idx[due]] = level[idx[due]]
+            cols["winter_gap_peers"][idx[due]] = gap[due]
+            cols["years_observed"][idx[due]] = k - year
+    for c, v in cols.items():
+        out[c] = v

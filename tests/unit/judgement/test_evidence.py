@@ -5,12 +5,8 @@ import pandas as pd
 
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots, imagery_reasons
-from pipeline.judgement.evidence import (
-    clean_observations,
-    compute_evidence,
-    survival_years,
-    whole_seasons,
-)
+from pipeline.judgement.evidence import clean_observations, compute_evidence
+from pipeline.judgement.seasons import survival_years, whole_seasons
 from tests.synthetic import series_frame
 
 EV = Evidence()
