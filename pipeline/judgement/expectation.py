@@ -9,7 +9,10 @@ ESTABLISHMENT_NOT_YET_VISIBLE), not refuted. The grounds, each read in the same 
 - ``peer_clear_share``: the share of the plot's cohort (same planting year, not design stage,
   no forest baseline, never the plot itself) of similar starting land (baseline dry- and
   growing-season forest-likeness within ``peer_baseline_band``) whose plot-level site
-  preparation passed the gates: land like this *was* cleared where it was planted;
+  preparation passed the gates: land like this *was* cleared where it was planted. Read among
+  the plot's growth class where at least ``min_peers`` such plots are of it (eucalyptus is
+  cleared whole, pines are often planted in pits that a plot mean hardly shows), else the
+  whole cohort;
 - ``peer_establish_share``: the share of that cohort of the plot's growth class
   (:mod:`pipeline.judgement.growth`; every class where the plot's is unknown) that has
   established (``establish_rise`` at the gate) by now: plantings like this one *are* visible;
@@ -72,6 +75,15 @@ def planting_expectation(
         clear_share[query[ok]] = clear_n[ok] / near_n[ok]
         for cls in np.unique(group[query]):
             q = query[group[query] == cls]
+            if cls:  # site work differs by species: 桉树 fully cleared, pines planted in pits
+                alike = members[group[members] == cls]
+                self_in = candidates[q]
+                alike_n = band_counts(start_level, alike, q, band) - self_in
+                alike_clear = band_counts(start_level, alike[cleared[alike]], q, band) - (
+                    self_in & cleared[q]
+                )
+                ok = alike_n >= ev.min_peers
+                clear_share[q[ok]] = alike_clear[ok] / alike_n[ok]
             pool = members[has_rise[members]]
             if cls:
                 pool = pool[group[pool] == cls]

@@ -208,6 +208,24 @@ def test_survival_gaps__a_slow_species_is_read_against_slow_peers():
     assert by_class[4] < -EV.survival_gap and (np.abs(by_class[5:]) < EV.survival_gap).all()
 
 
+def test_planting_expectation__clearing_is_expected_from_plantings_of_the_same_kind():
+    """Eucalyptus is cleared whole, pines are planted in pits a plot mean hardly shows: an
+    uncleared pine plot beside cleared eucalyptus has no clearing grounds when enough pines of
+    the cohort were not cleared either; a plot of a class with too few plots reads the cohort."""
+    years = np.array([2023] * 9)
+    start, cand = np.zeros((9, 2)), np.ones(9, dtype=bool)
+    group = np.array(["fast"] * 5 + ["slow"] * 4, dtype=object)
+    cleared = np.array([True] * 5 + [False] * 4)
+    rise, last = np.full(9, np.nan), np.full(9, 2024.0)
+    got = planting_expectation(years, cand, start, cleared, rise, group, last, EV)
+    assert (got.loc[5:, "peer_clear_share"] == 0.0).all()  # pines: none of the 3 others cleared
+    assert (got.loc[:4, "peer_clear_share"] == 1.0).all()
+    few = group.copy()
+    few[6:] = "medium"  # one slow plot left: read against the whole cohort
+    got = planting_expectation(years, cand, start, cleared, rise, few, last, EV)
+    assert got.loc[5, "peer_clear_share"] == 5 / 8
+
+
 def planting_expectation_ref(years, candidates, start_level, cleared, rise, group, last, ev):
     """The former full-mask loop (O(plots²)): the reference the tree version must equal."""
     n = len(years)
@@ -221,6 +239,9 @@ def planting_expectation_ref(years, candidates, start_level, cleared, rise, grou
         near[i] = False
         if near.sum() >= ev.min_peers:
             clear_share[i] = cleared[near].mean()
+        kind = near & (group == group[i])
+        if group[i] and kind.sum() >= ev.min_peers:
+            clear_share[i] = cleared[kind].mean()
         alike = near & has_rise & ((group == group[i]) if group[i] else True)
         if alike.sum() >= ev.min_peers:
             est_share[i] = established[alike].mean()
