@@ -272,5 +272,6 @@ def test_print_by_land__names_new_land_classes_sensor_and_season(tmp_path: Path,
     assert "sensor: wfv" in out and "planting season: autumn" in out
     assert "orchard" in out and "bamboo" in out
     (tmp_path / "world.json").write_text(json.dumps({"climate": "north"}), encoding="utf-8")
-    print_by_land(report, tmp_path / "world.json")  # a world made before the axes: defaults
-    assert "sensor: s2" in capsys.readouterr().out
+    print_by_land(report, tmp_path / "world.json")  # only what the world states, no default
+    out = capsys.readouterr().out
+    assert "climate: north" in out and "sensor" not in out and "planting season" not in out
