@@ -32,6 +32,7 @@ import pandas as pd
 
 from pipeline.demo.presets import VARIANTS, get_spec
 from pipeline.demo.settings import demo_settings
+from pipeline.demo.visibility import NOT_YET_VISIBLE
 from pipeline.judgement.calibrate import LabelledRun, fit_thresholds, save_thresholds
 from pipeline.judgement.evaluate import evaluate_run, read_truth
 from pipeline.judgement.model import fit_model, save_model, training_table
@@ -80,7 +81,7 @@ def judge(
     return result, read_truth(root / "world" / "truth.csv")
 
 
-NOT_SETTLED = "ESTABLISHMENT_NOT_YET_VISIBLE"
+NOT_SETTLED = NOT_YET_VISIBLE
 
 
 def unsettled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
