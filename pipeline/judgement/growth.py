@@ -50,8 +50,13 @@ def growth_class(
     if species is None:
         return np.full(n, "", dtype=object)
     table = {**GROWTH_CLASSES, **(extra or {})}
-    first = species.astype("string").fillna("").str.split(r"[、,，;；/ ]").str[0].str.strip()
-    return first.map(lambda s: table.get(s, "")).to_numpy(dtype=object)
+    return first_species(species).map(lambda s: table.get(s, "")).to_numpy(dtype=object)
+
+
+def first_species(species: pd.Series) -> pd.Series:
+    """The species that names a plot's planting: the first one listed (``杉木、木荷`` -> 杉木);
+    ``""`` where none is given."""
+    return species.astype("string").fillna("").str.split(r"[、,，;；/ ]").str[0].str.strip()
 
 
 def same_class(group: np.ndarray, i: int, pool: np.ndarray, min_n: int) -> np.ndarray:

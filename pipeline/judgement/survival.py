@@ -40,6 +40,7 @@ from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
+from pipeline.judgement.growth import first_species
 from pipeline.judgement.peers import PeerSets, masked_medians
 
 
@@ -221,8 +222,7 @@ def closed_canopy_level(
     out = np.full(n, np.nan)
     if species is None or not closed_by or not levels:
         return out
-    first = species.astype("string").fillna("").str.split(r"[、,，;；/ ]").str[0].str.strip()
-    due_after = first.map(lambda s: closed_by.get(s, -1)).to_numpy(dtype=float)
+    due_after = first_species(species).map(lambda s: closed_by.get(s, -1)).to_numpy(dtype=float)
     listed = (due_after >= 0) & (years > 0)
     for k in sorted(levels):
         level = np.asarray(levels[k], dtype=float)
