@@ -350,6 +350,9 @@ def compute_evidence(
         group,
         last_season(levels, len(rows)),
         ev,
+        # the coverage INSUFFICIENT_DATA reads before site work: below it, clearing is unknown
+        prep_read=(out["n_prep_obs"].to_numpy(float) >= ev.min_prep_obs)
+        & (out["n_planting_year_obs"].to_numpy(float) >= ev.min_prep_obs),
     )
     for col in EXPECTATION_COLUMNS:
         out[col] = expect[col].to_numpy()

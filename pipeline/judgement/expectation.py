@@ -12,7 +12,9 @@ ESTABLISHMENT_NOT_YET_VISIBLE), not refuted. The grounds, each read in the same 
   preparation passed the gates: land like this *was* cleared where it was planted. Read among
   the plot's growth class where at least ``min_peers`` such plots are of it (eucalyptus is
   cleared whole, pines are often planted in pits that a plot mean hardly shows), else the
-  whole cohort;
+  whole cohort. Peers whose site preparation the imagery cannot tell (too few clear views in
+  the prep window or the planting year's part of it: what INSUFFICIENT_DATA reads) are left
+  out: unknown is not "not cleared";
 - ``peer_establish_share``: the share of that cohort of the plot's growth class
   (:mod:`pipeline.judgement.growth`; every class where the plot's is unknown) that has
   established (``establish_rise`` at the gate) by now: plantings like this one *are* visible;
@@ -42,6 +44,7 @@ def planting_expectation(
     group: np.ndarray,
     last_season: np.ndarray,
     ev: Evidence,
+    prep_read: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The grounds per plot (columns :data:`EXPECTATION_COLUMNS`, positional rows).
 
@@ -50,7 +53,8 @@ def planting_expectation(
     dry / growing forest-likeness; ``cleared``: plot-level site preparation passed (bool);
     ``establish_rise``: change units (NaN: no season after the planting year yet);
     ``group``: growth class per plot (``""`` unknown); ``last_season``: label of the latest dry
-    season with a level per plot (NaN: none).
+    season with a level per plot (NaN: none); ``prep_read``: plots whose site preparation the
+    imagery can tell (bool; default all) — only they count among the clearing peers.
     """
     n = len(years)
     clear_share = np.full(n, np.nan)
@@ -60,6 +64,8 @@ def planting_expectation(
     band = ev.peer_baseline_band
     candidates = np.asarray(candidates, dtype=bool)
     cleared = np.asarray(cleared, dtype=bool)
+    read = np.ones(n, bool) if prep_read is None else np.asarray(prep_read, dtype=bool)
+    readers = candidates & read  # peers whose site preparation the imagery can tell
     planted = np.flatnonzero(years > 0)
     order = planted[np.argsort(years[planted], kind="stable")]
     cuts = np.flatnonzero(np.diff(years[order])) + 1
@@ -67,17 +73,18 @@ def planting_expectation(
         if not len(query):
             continue
         members = np.flatnonzero(candidates & (years == years[query[0]]))
-        near_n = band_counts(start_level, members, query, band) - candidates[query]
-        clear_n = band_counts(start_level, members[cleared[members]], query, band) - (
-            candidates[query] & cleared[query]
+        seen = members[read[members]]
+        near_n = band_counts(start_level, seen, query, band) - readers[query]
+        clear_n = band_counts(start_level, seen[cleared[seen]], query, band) - (
+            readers[query] & cleared[query]
         )
         ok = near_n >= ev.min_peers
         clear_share[query[ok]] = clear_n[ok] / near_n[ok]
         for cls in np.unique(group[query]):
             q = query[group[query] == cls]
             if cls:  # site work differs by species: 桉树 fully cleared, pines planted in pits
-                alike = members[group[members] == cls]
-                self_in = candidates[q]
+                alike = seen[group[seen] == cls]
+                self_in = readers[q]
                 alike_n = band_counts(start_level, alike, q, band) - self_in
                 alike_clear = band_counts(start_level, alike[cleared[alike]], q, band) - (
                     self_in & cleared[q]

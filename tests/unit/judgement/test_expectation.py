@@ -226,9 +226,34 @@ def test_planting_expectation__clearing_is_expected_from_plantings_of_the_same_k
     assert got.loc[5, "peer_clear_share"] == 5 / 8
 
 
-def planting_expectation_ref(years, candidates, start_level, cleared, rise, group, last, ev):
+def test_planting_expectation__peers_without_readable_site_work_do_not_count_as_uncleared():
+    """Three of seven cohort peers had too few clear views in the prep window to tell site
+    work (INSUFFICIENT_DATA): unknown, not uncleared. Read as uncleared they keep the share of
+    cleared peers under ``peer_expect_share`` (3 of 7); set aside, three of the four peers that
+    can be read were cleared: the claim that shows no site work has clearing grounds."""
+    years = np.array([2022] * 8)
+    start, cand = np.zeros((8, 2)), np.ones(8, dtype=bool)
+    group = np.array(["slow"] * 8, dtype=object)
+    cleared = np.array([True, True, True, False, False, False, False, False])
+    read = np.array([True, True, True, False, False, False, True, True])
+    rise, last = np.full(8, np.nan), np.full(8, 2024.0)
+    got = planting_expectation(years, cand, start, cleared, rise, group, last, EV)
+    assert got.loc[7, "peer_clear_share"] == 3 / 7 < EV.peer_expect_share
+    got = planting_expectation(years, cand, start, cleared, rise, group, last, EV, read)
+    assert got.loc[7, "peer_clear_share"] == 3 / 4 >= EV.peer_expect_share
+    assert got.loc[3, "peer_clear_share"] == 3 / 5  # an unknown plot: the five read peers
+    # absence: where the peers that can be read were not cleared either, there are no grounds
+    none = np.zeros(8, dtype=bool)
+    got = planting_expectation(years, cand, start, none, rise, group, last, EV, read)
+    assert got.loc[7, "peer_clear_share"] == 0.0
+
+
+def planting_expectation_ref(
+    years, candidates, start_level, cleared, rise, group, last, ev, prep_read=None
+):
     """The former full-mask loop (O(plots²)): the reference the tree version must equal."""
     n = len(years)
+    read = np.ones(n, dtype=bool) if prep_read is None else prep_read
     clear_share = np.full(n, np.nan)
     est_share = np.full(n, np.nan)
     has_rise = np.isfinite(rise)
@@ -237,9 +262,10 @@ def planting_expectation_ref(years, candidates, start_level, cleared, rise, grou
         band = ~(np.abs(start_level - start_level[i]) > ev.peer_baseline_band)
         near = candidates & (years == years[i]) & np.all(band, 1)
         near[i] = False
-        if near.sum() >= ev.min_peers:
-            clear_share[i] = cleared[near].mean()
-        kind = near & (group == group[i])
+        seen = near & read  # peers whose site preparation is read
+        if seen.sum() >= ev.min_peers:
+            clear_share[i] = cleared[seen].mean()
+        kind = seen & (group == group[i])
         if group[i] and kind.sum() >= ev.min_peers:
             clear_share[i] = cleared[kind].mean()
         alike = near & has_rise & ((group == group[i]) if group[i] else True)
@@ -267,8 +293,12 @@ def test_planting_expectation__equals_the_full_mask_loop():
         rise[rng.random(n) < 0.2] = np.nan
         group = rng.choice(np.array(["", "fast", "slow", "economic"], dtype=object), n)
         last = np.where(rng.random(n) < 0.1, np.nan, 2024.0)
+        read = rng.random(n) < 0.9
         for ev in (EV, Evidence(min_peers=5, peer_baseline_band=0.1)):
             args = (years, cand, start, cleared, rise, group, last, ev)
             got = planting_expectation(*args)
             want = planting_expectation_ref(*args)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            got = planting_expectation(*args, prep_read=read)
+            want = planting_expectation_ref(*args, prep_read=read)
             pd.testing.assert_frame_equal(got, want, check_exact=True)
