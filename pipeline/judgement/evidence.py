@@ -35,7 +35,11 @@ from pipeline.imagery.series import (
     update_prep,
 )
 from pipeline.judgement.breaks import detect_breaks
-from pipeline.judgement.expectation import EXPECTATION_COLUMNS, planting_expectation
+from pipeline.judgement.expectation import (
+    EXPECTATION_COLUMNS,
+    planting_expectation,
+    site_work_shown,
+)
 from pipeline.judgement.growth import growth_class
 from pipeline.judgement.own_level import own_step
 from pipeline.judgement.peers import (
@@ -328,8 +332,11 @@ def compute_evidence(
     out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
         0
     ]
-    cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
-        out["prep_bsi_rise"].to_numpy() >= ev.prep_bsi_rise
+    cleared = site_work_shown(
+        out["prep_ndvi_drop"].to_numpy(float),
+        out["prep_bsi_rise"].to_numpy(float),
+        out["planted_share"].to_numpy(float),
+        ev,
     )
     candidates = (
         (years > 0)

@@ -9,7 +9,7 @@ import pandas as pd
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots
 from pipeline.judgement.evidence import compute_evidence
-from pipeline.judgement.expectation import planting_expectation
+from pipeline.judgement.expectation import planting_expectation, site_work_shown
 from pipeline.judgement.growth import growth_class, same_class
 from pipeline.judgement.own_level import own_step
 from pipeline.judgement.survival import survival_gaps
@@ -246,6 +246,22 @@ def test_planting_expectation__peers_without_readable_site_work_do_not_count_as_
     none = np.zeros(8, dtype=bool)
     got = planting_expectation(years, cand, start, none, rise, group, last, EV, read)
     assert got.loc[7, "peer_clear_share"] == 0.0
+
+
+def test_site_work_shown__a_partial_plantings_clearing_is_read_over_its_planted_part():
+    """Half of a shrub plot cleared (NDVI drop 0.25 there): its plot mean drops 0.125, under
+    the gate, but over its planted share (0.5) the drop passes: site work shows where it was
+    planted. An unplanted plot's noise (share 0) and a fully planted plot's weak drop (share
+    0.9: its mean is its planted part) are read as they are."""
+    drop = np.array([0.125, 0.05, 0.1, 0.2, np.nan])
+    rise = np.array([0.02, 0.01, 0.05, 0.0, np.nan])
+    share = np.array([0.5, 0.0, 0.9, 0.95, 0.5])
+    got = site_work_shown(drop, rise, share, EV)
+    assert got.tolist() == [True, False, False, True, False]
+    # the BSI rise alone, diluted the same way
+    assert site_work_shown(np.array([0.0]), np.array([0.07]), np.array([0.4]), EV)[0]
+    # a partial planting without site work (planted by establishment only) stays uncleared
+    assert not site_work_shown(np.array([0.02]), np.array([0.01]), np.array([0.4]), EV)[0]
 
 
 def planting_expectation_ref(
