@@ -37,8 +37,8 @@ from pipeline.imagery.series import (
 from pipeline.judgement.breaks import detect_breaks
 from pipeline.judgement.expectation import (
     EXPECTATION_COLUMNS,
+    clearing_read,
     planting_expectation,
-    site_work_shown,
 )
 from pipeline.judgement.growth import growth_class
 from pipeline.judgement.own_level import own_step
@@ -332,11 +332,8 @@ def compute_evidence(
     out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
         0
     ]
-    cleared = site_work_shown(
-        out["prep_ndvi_drop"].to_numpy(float),
-        out["prep_bsi_rise"].to_numpy(float),
-        out["planted_share"].to_numpy(float),
-        ev,
+    cleared = (out["prep_ndvi_drop"].to_numpy() >= ev.prep_ndvi_drop) | (
+        out["prep_bsi_rise"].to_numpy() >= ev.prep_bsi_rise
     )
     candidates = (
         (years > 0)
@@ -357,9 +354,13 @@ def compute_evidence(
         group,
         last_season(levels, len(rows)),
         ev,
-        # the coverage INSUFFICIENT_DATA reads before site work: below it, clearing is unknown
-        prep_read=(out["n_prep_obs"].to_numpy(float) >= ev.min_prep_obs)
-        & (out["n_planting_year_obs"].to_numpy(float) >= ev.min_prep_obs),
+        clearing_read(
+            out["n_prep_obs"].to_numpy(float),
+            out["n_planting_year_obs"].to_numpy(float),
+            cleared,
+            out["planted_share"].to_numpy(float),
+            ev,
+        ),
     )
     for col in EXPECTATION_COLUMNS:
         out[col] = expect[col].to_numpy()

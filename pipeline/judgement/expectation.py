@@ -14,10 +14,8 @@ ESTABLISHMENT_NOT_YET_VISIBLE), not refuted. The grounds, each read in the same 
   cleared whole, pines are often planted in pits that a plot mean hardly shows), else the
   whole cohort. Peers whose site preparation the imagery cannot tell (too few clear views in
   the prep window or the planting year's part of it: what INSUFFICIENT_DATA reads) are left
-  out: unknown is not "not cleared". A partial planting (per-pixel planted share from
-  ``planted_share_none`` to below ``planted_share_full``) counts as cleared where its
-  plot-level site work, read over its planted part, passes the gates
-  (:func:`site_work_shown`): its plot mean carries the clearing diluted by the unplanted part;
+  out: unknown is not "not cleared"; so are partial plantings whose plot-level site work
+  failed the gates, diluted by their unplanted part (:func:`clearing_read`);
 - ``peer_establish_share``: the share of that cohort of the plot's growth class
   (:mod:`pipeline.judgement.growth`; every class where the plot's is unknown) that has
   established (``establish_rise`` at the gate) by now: plantings like this one *are* visible;
@@ -114,19 +112,27 @@ def planting_expectation(
     )
 
 
-def site_work_shown(
-    drop: np.ndarray, rise: np.ndarray, share: np.ndarray, ev: Evidence
+def clearing_read(
+    n_prep_obs: np.ndarray,
+    n_planting_year_obs: np.ndarray,
+    cleared: np.ndarray,
+    share: np.ndarray,
+    ev: Evidence,
 ) -> np.ndarray:
-    """Per plot (bool): site preparation shows where the plot was planted. The plot-level NDVI
-    drop / BSI rise (``drop``, ``rise``: the plot means') pass ``prep_ndvi_drop`` /
-    ``prep_bsi_rise``; on a partial planting (per-pixel planted ``share`` in
-    [``planted_share_none``, ``planted_share_full``)) the plot mean is the planted part's change
-    diluted by the rest, so its change over ``share`` is read against the gates instead.
-    NaN: not shown."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        part = (share >= ev.planted_share_none) & (share < ev.planted_share_full)
-        over = np.where(part, share, 1.0)
-        return (drop / over >= ev.prep_ndvi_drop) | (rise / over >= ev.prep_bsi_rise)
+    """Per plot (bool): whether the imagery tells if its site was prepared, so that it may
+    count among the clearing peers of :func:`planting_expectation` (cleared or not).
+
+    Not where the prep window (``n_prep_obs``) or the planting year's part of it
+    (``n_planting_year_obs``) has fewer than ``min_prep_obs`` clear views (what
+    INSUFFICIENT_DATA reads before site work), and not on a partial planting (per-pixel
+    planted ``share`` from ``planted_share_none`` to below ``planted_share_full``) whose
+    plot-level site work failed the gates (``cleared`` False): its unplanted part dilutes the
+    plot mean, so the failed gate says nothing of the part that was planted (one that passes
+    despite the dilution was cleared)."""
+    with np.errstate(invalid="ignore"):
+        seen = (n_prep_obs >= ev.min_prep_obs) & (n_planting_year_obs >= ev.min_prep_obs)
+        partial = (share >= ev.planted_share_none) & (share < ev.planted_share_full)
+    return seen & (np.asarray(cleared, dtype=bool) | ~partial)
 
 
 def band_counts(level: np.ndarray, data: np.ndarray, query: np.ndarray, band: float) -> np.ndarray:

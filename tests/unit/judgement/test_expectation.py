@@ -9,7 +9,7 @@ import pandas as pd
 from pipeline.config import Evidence
 from pipeline.judgement.decide import flag_plots
 from pipeline.judgement.evidence import compute_evidence
-from pipeline.judgement.expectation import planting_expectation, site_work_shown
+from pipeline.judgement.expectation import clearing_read, planting_expectation
 from pipeline.judgement.growth import growth_class, same_class
 from pipeline.judgement.own_level import own_step
 from pipeline.judgement.survival import survival_gaps
@@ -248,20 +248,37 @@ def test_planting_expectation__peers_without_readable_site_work_do_not_count_as_
     assert got.loc[7, "peer_clear_share"] == 0.0
 
 
-def test_site_work_shown__a_partial_plantings_clearing_is_read_over_its_planted_part():
+def test_clearing_read__partial_planting_that_failed_the_gates_tells_nothing_of_its_site_work():
     """Half of a shrub plot cleared (NDVI drop 0.25 there): its plot mean drops 0.125, under
-    the gate, but over its planted share (0.5) the drop passes: site work shows where it was
-    planted. An unplanted plot's noise (share 0) and a fully planted plot's weak drop (share
-    0.9: its mean is its planted part) are read as they are."""
-    drop = np.array([0.125, 0.05, 0.1, 0.2, np.nan])
-    rise = np.array([0.02, 0.01, 0.05, 0.0, np.nan])
-    share = np.array([0.5, 0.0, 0.9, 0.95, 0.5])
-    got = site_work_shown(drop, rise, share, EV)
-    assert got.tolist() == [True, False, False, True, False]
-    # the BSI rise alone, diluted the same way
-    assert site_work_shown(np.array([0.0]), np.array([0.07]), np.array([0.4]), EV)[0]
-    # a partial planting without site work (planted by establishment only) stays uncleared
-    assert not site_work_shown(np.array([0.02]), np.array([0.01]), np.array([0.4]), EV)[0]
+    the gate, yet the planted half was cleared: as a clearing peer it is unknown, not
+    uncleared. A partial planting that passes the gates despite the dilution was cleared; a
+    fully planted plot and a plot showing no planting count as they read; a plot with too few
+    prep-window views is unknown."""
+    cleared = np.array([False, True, False, False, False])
+    share = np.array([0.5, 0.5, 0.9, 0.0, 0.9])
+    n_prep = np.array([20, 20, 20, 20, 1])
+    got = clearing_read(n_prep, n_prep, cleared, share, EV)
+    assert got.tolist() == [False, True, True, True, False]
+    # the planting year's part of the window decides alike
+    assert not clearing_read(np.array([20]), np.array([1]), np.array([True]), np.array([1.0]), EV)[
+        0
+    ]
+    # a cohort: three cleared peers, two uncleared partial ones set aside -> grounds (3/3)
+    years, start = np.array([2022] * 6), np.zeros((6, 2))
+    cand, group = np.ones(6, dtype=bool), np.array(["medium"] * 6, dtype=object)
+    cl = np.array([True, True, True, False, False, False])
+    sh = np.array([0.95, 0.95, 0.95, 0.45, 0.4, 0.0])
+    rise, last = np.full(6, np.nan), np.full(6, 2024.0)
+    read = clearing_read(np.full(6, 20), np.full(6, 20), cl, sh, EV)
+    got = planting_expectation(years, cand, start, cl, rise, group, last, EV, read)
+    assert got.loc[5, "peer_clear_share"] == 1.0
+    plain = planting_expectation(years, cand, start, cl, rise, group, last, EV)
+    assert plain.loc[5, "peer_clear_share"] == 3 / 5  # read as uncleared: diluted grounds
+    # absence: uncleared fully planted peers still count against the grounds
+    sh[3:5] = 0.95
+    read = clearing_read(np.full(6, 20), np.full(6, 20), cl, sh, EV)
+    got = planting_expectation(years, cand, start, cl, rise, group, last, EV, read)
+    assert got.loc[5, "peer_clear_share"] == 3 / 5
 
 
 def planting_expectation_ref(
