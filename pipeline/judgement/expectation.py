@@ -124,8 +124,10 @@ def clearing_read(
 
     Not where the prep window (``n_prep_obs``) or the planting year's part of it
     (``n_planting_year_obs``) has fewer than ``min_prep_obs`` clear views (what
-    INSUFFICIENT_DATA reads before site work), and not on a partial planting (per-pixel
-    planted ``share`` from ``planted_share_none`` to below ``planted_share_full``) whose
+    INSUFFICIENT_DATA reads before site work), and not on a partial planting (planted
+    ``share`` from ``planted_share_none`` to below ``planted_share_full``; the share relative
+    to what planted land like this shows, ``planted_share_rel``, as PARTIAL_PLANTING reads it:
+    a full planting the per-pixel test finds weakly on bare hills still counts) whose
     plot-level site work failed the gates (``cleared`` False): its unplanted part dilutes the
     plot mean, so the failed gate says nothing of the part that was planted (one that passes
     despite the dilution was cleared)."""
