@@ -358,6 +358,7 @@ def compute_evidence(
             out["n_prep_obs"].to_numpy(float),
             out["n_planting_year_obs"].to_numpy(float),
             cleared,
+            out["planted_share"].to_numpy(float),
             out["planted_share_rel"].to_numpy(float),
             ev,
         ),

@@ -117,6 +117,7 @@ def clearing_read(
     n_planting_year_obs: np.ndarray,
     cleared: np.ndarray,
     share: np.ndarray,
+    share_rel: np.ndarray,
     ev: Evidence,
 ) -> np.ndarray:
     """Per plot (bool): whether the imagery tells if its site was prepared, so that it may
@@ -124,16 +125,18 @@ def clearing_read(
 
     Not where the prep window (``n_prep_obs``) or the planting year's part of it
     (``n_planting_year_obs``) has fewer than ``min_prep_obs`` clear views (what
-    INSUFFICIENT_DATA reads before site work), and not on a partial planting (planted
-    ``share`` from ``planted_share_none`` to below ``planted_share_full``; the share relative
-    to what planted land like this shows, ``planted_share_rel``, as PARTIAL_PLANTING reads it:
-    a full planting the per-pixel test finds weakly on bare hills still counts) whose
-    plot-level site work failed the gates (``cleared`` False): its unplanted part dilutes the
-    plot mean, so the failed gate says nothing of the part that was planted (one that passes
-    despite the dilution was cleared)."""
+    INSUFFICIENT_DATA reads before site work), and not on a partial planting whose plot-level
+    site work failed the gates (``cleared`` False): its unplanted part dilutes the plot mean,
+    so the failed gate says nothing of the part that was planted (one that passes despite the
+    dilution was cleared). Partial as PARTIAL_PLANTING reads it: per-pixel planted ``share``
+    at least ``planted_share_none`` (planted at all), and the share relative to what planted
+    land like this shows (``share_rel``: ``planted_share_rel``; NaN: ``share``) below
+    ``planted_share_full`` — a full planting the per-pixel test finds weakly on bare hills
+    still counts."""
+    rel = np.where(np.isnan(share_rel), share, share_rel)
     with np.errstate(invalid="ignore"):
         seen = (n_prep_obs >= ev.min_prep_obs) & (n_planting_year_obs >= ev.min_prep_obs)
-        partial = (share >= ev.planted_share_none) & (share < ev.planted_share_full)
+        partial = (share >= ev.planted_share_none) & (rel < ev.planted_share_full)
     return seen & (np.asarray(cleared, dtype=bool) | ~partial)
 
 

@@ -257,28 +257,33 @@ def test_clearing_read__partial_planting_that_failed_the_gates_tells_nothing_of_
     cleared = np.array([False, True, False, False, False])
     share = np.array([0.5, 0.5, 0.9, 0.0, 0.9])
     n_prep = np.array([20, 20, 20, 20, 1])
-    got = clearing_read(n_prep, n_prep, cleared, share, EV)
+    got = clearing_read(n_prep, n_prep, cleared, share, share, EV)
     assert got.tolist() == [False, True, True, True, False]
+    # partial relative to what planted land like this shows: a share of 0.5 where planted
+    # peers show 0.55 is a full planting found weakly; a share under planted_share_none is
+    # no planting, whatever the rate
+    rel = np.array([0.91, np.nan, np.nan, 0.3, np.nan])
+    got = clearing_read(n_prep, n_prep, cleared, share, rel, EV)
+    assert got.tolist() == [True, True, True, True, False]
     # the planting year's part of the window decides alike
-    assert not clearing_read(np.array([20]), np.array([1]), np.array([True]), np.array([1.0]), EV)[
-        0
-    ]
-    # a cohort: three cleared peers, two uncleared partial ones set aside -> grounds (3/3)
-    years, start = np.array([2022] * 6), np.zeros((6, 2))
-    cand, group = np.ones(6, dtype=bool), np.array(["medium"] * 6, dtype=object)
-    cl = np.array([True, True, True, False, False, False])
-    sh = np.array([0.95, 0.95, 0.95, 0.45, 0.4, 0.0])
-    rise, last = np.full(6, np.nan), np.full(6, 2024.0)
-    read = clearing_read(np.full(6, 20), np.full(6, 20), cl, sh, EV)
+    one = np.array([1.0])
+    assert not clearing_read(np.array([20]), np.array([1]), np.array([True]), one, one, EV)[0]
+    # a cohort: three cleared peers and four uncleared partial ones -> grounds (3/3, not 3/7)
+    years, start = np.array([2022] * 8), np.zeros((8, 2))
+    cand, group = np.ones(8, dtype=bool), np.array(["medium"] * 8, dtype=object)
+    cl = np.array([True] * 3 + [False] * 5)
+    sh = np.array([0.95] * 3 + [0.45, 0.4, 0.5, 0.3, 0.0])
+    rise, last = np.full(8, np.nan), np.full(8, 2024.0)
+    read = clearing_read(np.full(8, 20), np.full(8, 20), cl, sh, sh, EV)
     got = planting_expectation(years, cand, start, cl, rise, group, last, EV, read)
-    assert got.loc[5, "peer_clear_share"] == 1.0
+    assert got.loc[7, "peer_clear_share"] == 1.0
     plain = planting_expectation(years, cand, start, cl, rise, group, last, EV)
-    assert plain.loc[5, "peer_clear_share"] == 3 / 5  # read as uncleared: diluted grounds
+    assert plain.loc[7, "peer_clear_share"] == 3 / 7 < EV.peer_expect_share
     # absence: uncleared fully planted peers still count against the grounds
-    sh[3:5] = 0.95
-    read = clearing_read(np.full(6, 20), np.full(6, 20), cl, sh, EV)
+    sh[3:7] = 0.95
+    read = clearing_read(np.full(8, 20), np.full(8, 20), cl, sh, sh, EV)
     got = planting_expectation(years, cand, start, cl, rise, group, last, EV, read)
-    assert got.loc[5, "peer_clear_share"] == 3 / 5
+    assert got.loc[7, "peer_clear_share"] == 3 / 7
 
 
 def planting_expectation_ref(
