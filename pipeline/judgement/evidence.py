@@ -56,6 +56,7 @@ from pipeline.judgement.seasons import (
 )
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import (
+    canopy_closure,
     closed_canopy_level,
     growing_levels,
     peer_survival,
@@ -97,6 +98,7 @@ EVIDENCE_COLUMNS = (
     "prep_drop_index",
     "loss_own_drop",
     "canopy_level",
+    "canopy_closure",
     *EXPECTATION_COLUMNS,
     *PLANTED_COLUMNS,
 )
@@ -314,15 +316,20 @@ def compute_evidence(
     )
     gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
-    # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
-    # without near peers of its kind is not thereby passed (the default demo world's
-    # low-survival plots all fell there)
+    # 0), the latest season against the band peers (winter_gap_peers) is the reading for a plot
+    # of unknown growth class: a plot without near peers of its kind is not thereby passed (the
+    # default demo world's low-survival plots all fell there). A plot of a known class had its
+    # own and the slower classes as yardstick (pipeline.judgement.survival): the band peers
+    # would read its species against faster ones, so it gets no peer reading (NaN)
     # species that close within the imagery: their own level against the references (the
-    # dry-season levels are in change units: back to forest-likeness)
-    out["canopy_level"] = closed_canopy_level(
+    # dry-season levels are in change units: back to forest-likeness), and how far it went from
+    # where the plot started towards the forest references (canopy_closure)
+    canopy = closed_canopy_level(
         levels, years, plots["species"] if "species" in plots else None, ev.canopy_closed_by
     ) * (scale / contrast)
-    fallback = out["winter_gap_peers"].to_numpy(float)
+    out["canopy_level"] = canopy
+    out["canopy_closure"] = canopy_closure(canopy, base_x)
+    fallback = np.where(group == "", out["winter_gap_peers"].to_numpy(float), np.nan)
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
     out["survival_seasons"] = n_seasons
     out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[

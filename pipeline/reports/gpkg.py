@@ -86,6 +86,7 @@ METRIC_NAMES: dict[str, str] = {
     "prep_drop_index": "整地降幅_类林度",
     "loss_own_drop": "自身植被降幅",
     "canopy_level": "郁闭期旱季类林度",
+    "canopy_closure": "郁闭期成林进度",
     "peer_clear_share": "同类地块整地比例",
     "peer_establish_share": "同类图斑成林比例",
     "years_after_planting": "造林后旱季年数",

@@ -202,3 +202,16 @@ def test_apply_rules__behind_the_peers_but_forest_like_itself_is_no_low_survival
     assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]
     plot["canopy_level"] = math.nan  # no own reading (slow species, not yet due): the peers
     assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]
+
+
+def test_apply_rules__spared_trees_are_no_closed_canopy():
+    """Eucalyptus in the gaps of sparse forest behind its peers reads half forest-like by its
+    spared trees alone: the exemption reads how far the canopy went from where the plot
+    started (canopy_closure), not the level."""
+    plot = GOOD.copy()
+    plot["survival_gap_mean"] = -0.2
+    plot["canopy_level"] = 0.57  # forest-like enough by level ...
+    plot["canopy_closure"] = 0.03  # ... but the sparse forest started at 0.56
+    assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]
+    plot["canopy_closure"] = 0.8  # the planting closed beyond the spared trees
+    assert apply_rules(PLOT, plot, EV)[0] == []
