@@ -60,6 +60,7 @@ from pipeline.judgement.survival import (
     closed_canopy_level,
     growing_levels,
     peer_survival,
+    run_noise,
     survival_gaps,
 )
 
@@ -93,6 +94,7 @@ EVIDENCE_COLUMNS = (
     "survival_gap_mean",
     "survival_seasons",
     "survival_gap_growing",
+    "survival_gap_z",
     "loss_drop_spread",
     "site_work_late",
     "prep_drop_index",
@@ -314,7 +316,8 @@ def compute_evidence(
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
         & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group)
+    spread = np.full(len(rows), np.nan)
+    gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group, spread)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
     # 0), the latest season against the band peers (winter_gap_peers) is the reading for a plot
     # of unknown growth class: a plot without near peers of its kind is not thereby passed (the
@@ -331,6 +334,12 @@ def compute_evidence(
     out["canopy_closure"] = canopy_closure(canopy, base_x)
     fallback = np.where(group == "", out["winter_gap_peers"].to_numpy(float), np.nan)
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
+    # the gap against the run's scatter of like plots (survival_spread): in a noisy landscape
+    # an honest plot lags its few like peers by as much as a failed one does in a clear one
+    noise = (
+        max(run_noise(spread), ev.survival_gap / 10) if np.isfinite(run_noise(spread)) else np.nan
+    )
+    out["survival_gap_z"] = out["survival_gap_mean"].to_numpy(float) / noise
     out["survival_seasons"] = n_seasons
     out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
         0

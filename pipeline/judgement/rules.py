@@ -230,6 +230,13 @@ IMAGERY_RULES: tuple[Rule, ...] = (
             Comparison("years_observed", ">=", "survival_min_years"),
             Comparison("survival_gap_mean", "<", "survival_gap", negate_threshold=True),
             Comparison(
+                "survival_gap_z",
+                "<",
+                "survival_spread",
+                negate_threshold=True,
+                missing_is=True,
+            ),
+            Comparison(
                 "canopy_closure",
                 "<",
                 "canopy_closed_index",

@@ -69,8 +69,12 @@ def survival_gaps(
     start_level: np.ndarray,
     ev: Evidence,
     group: np.ndarray | None = None,
+    spread: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(``survival_gap_mean``, ``survival_seasons``) per plot (NaN / 0 where no season is due).
+    ``spread`` (dims plots, optional) is filled in place with the mean over the read seasons
+    of the robust spread of the yardstick peers' gains (1.4826 · MAD; NaN where none read):
+    how far honest plots of the plot's kind scatter (:func:`run_noise`).
 
     ``seasons``: per dry season (label = year of its January) the plots' gain of forest-likeness
     over their same-month baseline in change units (dims plots); ``years``: planting year per
@@ -93,10 +97,13 @@ def survival_gaps(
     n = len(years)
     total = np.zeros(n)
     count = np.zeros(n, dtype=int)
+    scatter = np.zeros(n)
     usable = np.asarray(is_peer & ~lost, dtype=bool)
     band = ev.peer_baseline_band
     labels = list(seasons)
     if not labels:
+        if spread is not None:
+            spread[:] = np.nan
         return np.full(n, np.nan), count
     gains = np.stack([np.asarray(seasons[k], dtype=float) for k in labels])  # seasons × plots
     finite_gain = np.isfinite(gains)
@@ -172,6 +179,7 @@ def survival_gaps(
             med = v[m // 2] if m % 2 else (v[m // 2 - 1] + v[m // 2]) / 2
             total[i] += gains[s, i] - float(med)
             count[i] += 1
+            scatter[i] += 1.4826 * float(np.median(np.abs(v[:m] - med)))
         return True
 
     def read_pool(key: tuple[int, str, str], plots: list[int]) -> None:
@@ -222,7 +230,19 @@ def survival_gaps(
         for key, plots in by_pool.items():
             read_pool(key, plots)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if spread is not None:
+        spread[:] = np.where(count > 0, scatter / np.maximum(count, 1), np.nan)
     return mean, count
+
+
+def run_noise(spread: np.ndarray, min_plots: int = 5) -> float:
+    """The run's survival noise (change units): the median over its plots of the spread of
+    their yardstick peers' gains (:func:`survival_gaps`), NaN where fewer than ``min_plots``
+    have one. Where forest and open land are hardly apart (sparse trees and grass under snow)
+    honest plots of one kind scatter by 0.3 change units, on a clear southern world by 0.03:
+    a gap is read against this scatter as well as against ``survival_gap``."""
+    ok = np.isfinite(spread)
+    return float(np.median(spread[ok])) if ok.sum() >= min_plots else float("nan")
 
 
 def _slower_is_class(cls: str) -> bool:

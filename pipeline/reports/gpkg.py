@@ -81,6 +81,7 @@ METRIC_NAMES: dict[str, str] = {
     "survival_gap_mean": "成活期与同批平均差值",
     "survival_seasons": "成活期旱季数",
     "survival_gap_growing": "生长季与同批差值",
+    "survival_gap_z": "成活差值离群度",
     "loss_drop_spread": "损失降幅离群度",
     "site_work_late": "秋冬整地",
     "prep_drop_index": "整地降幅_类林度",

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.judgement.survival import growing_levels, nearest_peers, survival_gaps
+from pipeline.judgement.survival import growing_levels, nearest_peers, run_noise, survival_gaps
 
 EV = Evidence()
 
@@ -88,11 +88,12 @@ def _pools_ref(group, i, base, min_n):
     return [base & slower]
 
 
-def survival_gaps_ref(seasons, years, is_peer, lost, start_level, ev, group=None):
+def survival_gaps_ref(seasons, years, is_peer, lost, start_level, ev, group=None, spread=None):
     """The full-mask loop (O(plots²)): the reference the cohort version must equal."""
     n = len(years)
     total = np.zeros(n)
     count = np.zeros(n, dtype=int)
+    scatter = np.zeros(n)
     usable = is_peer & ~lost
     band = ev.peer_baseline_band
     for i in np.flatnonzero(years > 0):
@@ -110,9 +111,13 @@ def survival_gaps_ref(seasons, years, is_peer, lost, start_level, ev, group=None
                 near = nearest_peers(start_level, i, same_kind, ev.survival_peers)
                 if near.sum() < 2:
                     continue
-                total[i] += gain[i] - float(np.median(gain[near]))
+                med = float(np.median(gain[near]))
+                total[i] += gain[i] - med
                 count[i] += 1
+                scatter[i] += 1.4826 * float(np.median(np.abs(gain[near] - med)))
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if spread is not None:
+        spread[:] = np.where(count > 0, scatter / np.maximum(count, 1), np.nan)
     return mean, count
 
 
@@ -258,3 +263,25 @@ def test_canopy_closure__the_planting_must_rise_beyond_the_spared_trees():
     assert abs(got[2] - 0.8) < 1e-9  # shrub at 0.5 reading 0.9: 80 % of the way to forest
     assert got[3] == 0.4  # start unknown: as open land
     assert np.isnan(got[4]) and np.isnan(got[5])  # no level; started forest-like
+
+
+def test_survival_gaps__spread_is_the_scatter_of_the_yardstick():
+    seasons, years, peers, start = _world(low=12, seed=3)
+    lost = np.zeros(len(years), bool)
+    spread = np.full(len(years), np.nan)
+    gap, n = survival_gaps(seasons, years, peers, lost, start, EV, None, spread)
+    assert np.isfinite(spread).all() and (spread < 0.1).all()  # peers scatter by ~0.03
+    loud = {k: v + np.random.default_rng(1).normal(0, 0.3, len(v)) for k, v in seasons.items()}
+    noisy = np.full(len(years), np.nan)
+    survival_gaps(loud, years, peers, lost, start, EV, None, noisy)
+    assert run_noise(noisy) > 3 * run_noise(spread)  # a noisy landscape reads a larger scatter
+    assert np.isnan(run_noise(np.array([0.1, np.nan, 0.2])))  # too few plots to know it
+
+
+def test_survival_gaps__spread_equals_the_full_mask_loop():
+    seasons, years, is_peer, lost, start, group = random_world(300, 2)
+    spread = np.full(len(years), np.nan)
+    survival_gaps(seasons, years, is_peer, lost, start, EV, group, spread)
+    want = np.full(len(years), np.nan)
+    survival_gaps_ref(seasons, years, is_peer, lost, start, EV, group, want)
+    assert np.array_equal(spread, want, equal_nan=True)
