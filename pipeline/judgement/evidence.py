@@ -336,9 +336,8 @@ def compute_evidence(
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
     # the gap against the run's scatter of like plots (survival_spread): in a noisy landscape
     # an honest plot lags its few like peers by as much as a failed one does in a clear one
-    noise = (
-        max(run_noise(spread), ev.survival_gap / 10) if np.isfinite(run_noise(spread)) else np.nan
-    )
+    noise = run_noise(spread)  # NaN where too few plots read one: z NaN, the gap alone reads
+    noise = max(noise, ev.survival_gap / 10) if np.isfinite(noise) else np.nan
     out["survival_gap_z"] = out["survival_gap_mean"].to_numpy(float) / noise
     out["survival_seasons"] = n_seasons
     out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
