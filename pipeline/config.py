@@ -437,6 +437,14 @@ class Evidence(_Frozen):
         description="mean dry-season forest-likeness gain below the nearest peers' (change units)"
         " that means low survival",
     )
+    survival_spread: float = Field(
+        1.5,
+        ge=0,
+        description="the survival gap must also stand this many times the run's survival noise"
+        " (median robust spread of the yardstick peers' gains) below the peers: where forest and"
+        " open land are hardly apart honest plots of one kind scatter ten times more than on a"
+        " clear southern world (0: off)",
+    )
     peer_baseline_band: float = Field(
         0.3, gt=0, description="peers start within this forest-likeness of the plot's baseline"
     )

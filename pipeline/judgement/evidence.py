@@ -60,9 +60,11 @@ from pipeline.judgement.seasons import (
 )
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import (
+    canopy_closure,
     closed_canopy_level,
     growing_levels,
     peer_survival,
+    run_noise,
     survival_gaps,
 )
 
@@ -96,11 +98,13 @@ EVIDENCE_COLUMNS = (
     "survival_gap_mean",
     "survival_seasons",
     "survival_gap_growing",
+    "survival_gap_z",
     "loss_drop_spread",
     "site_work_late",
     "prep_drop_index",
     "loss_own_drop",
     "canopy_level",
+    "canopy_closure",
     *EXPECTATION_COLUMNS,
     *PLANTED_COLUMNS,
 )
@@ -316,18 +320,29 @@ def compute_evidence(
         & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
         & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
     )
-    gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group)
+    spread = np.full(len(rows), np.nan)
+    gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group, spread)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons
-    # 0), the latest season against the band peers (winter_gap_peers) is the reading: a plot
-    # without near peers of its kind is not thereby passed (the default demo world's
-    # low-survival plots all fell there)
+    # 0), the latest season against the band peers (winter_gap_peers) is the reading for a plot
+    # of unknown growth class: a plot without near peers of its kind is not thereby passed (the
+    # default demo world's low-survival plots all fell there). A plot of a known class had its
+    # own and the slower classes as yardstick (pipeline.judgement.survival): the band peers
+    # would read its species against faster ones, so it gets no peer reading (NaN)
     # species that close within the imagery: their own level against the references (the
-    # dry-season levels are in change units: back to forest-likeness)
-    out["canopy_level"] = closed_canopy_level(
+    # dry-season levels are in change units: back to forest-likeness), and how far it went from
+    # where the plot started towards the forest references (canopy_closure)
+    canopy = closed_canopy_level(
         levels, years, plots["species"] if "species" in plots else None, ev.canopy_closed_by
     ) * (scale / contrast)
-    fallback = out["winter_gap_peers"].to_numpy(float)
+    out["canopy_level"] = canopy
+    out["canopy_closure"] = canopy_closure(canopy, base_x)
+    fallback = np.where(group == "", out["winter_gap_peers"].to_numpy(float), np.nan)
     out["survival_gap_mean"] = np.where(n_seasons > 0, gap, fallback)
+    # the gap against the run's scatter of like plots (survival_spread): in a noisy landscape
+    # an honest plot lags its few like peers by as much as a failed one does in a clear one
+    noise = run_noise(spread)  # NaN where too few plots read one: z NaN, the gap alone reads
+    noise = max(noise, ev.survival_gap / 10) if np.isfinite(noise) else np.nan
+    out["survival_gap_z"] = out["survival_gap_mean"].to_numpy(float) / noise
     out["survival_seasons"] = n_seasons
     out["survival_gap_growing"] = survival_gaps(grow, grown, is_peer, lost, start_level, ev, group)[
         0

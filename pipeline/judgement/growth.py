@@ -29,6 +29,10 @@ import pandas as pd
 #: 灌木林 that never closes as a forest.
 CLASSES = ("fast", "medium", "slow", "economic", "shrub")
 TABLE_FILE = "growth_classes.csv"
+#: How fast the timber classes gain canopy, slowest first (rank 0, 1, 2). ``economic`` and
+#: ``shrub`` are no step on this scale: they are kept open or never close, so they are compared
+#: with their own class only (:func:`no_faster`).
+TIMBER_PACE = ("slow", "medium", "fast")
 
 
 def read_growth_table() -> pd.DataFrame:
@@ -57,6 +61,21 @@ def first_species(species: pd.Series) -> pd.Series:
     """The species that names a plot's planting: the first one listed (``杉木、木荷`` -> 杉木);
     ``""`` where none is given."""
     return species.astype("string").fillna("").str.split(r"[、,，;；/ ]").str[0].str.strip()
+
+
+def no_faster(group: np.ndarray, cls: str) -> np.ndarray:
+    """Which plots (bool per plot, ``group`` their classes) grow no faster than class ``cls``:
+    timber classes of :data:`TIMBER_PACE` at or below its rank; for ``economic`` / ``shrub``
+    (or a class named only in the config) that class itself; every plot when ``cls`` is
+    ``""`` (unknown: no order to keep). A plot read against faster peers lags them by its
+    species alone (pines two years on beside eucalyptus), against slower ones it can only pass
+    more easily: the cautious side for an accusation."""
+    group = np.asarray(group, dtype=object)
+    if not cls:
+        return np.ones(len(group), dtype=bool)
+    if cls not in TIMBER_PACE:
+        return group == cls
+    return np.isin(group, TIMBER_PACE[: TIMBER_PACE.index(cls) + 1])
 
 
 def same_class(group: np.ndarray, i: int, pool: np.ndarray, min_n: int) -> np.ndarray:

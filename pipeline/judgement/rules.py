@@ -220,14 +220,29 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
-    # behind its peers, unless its own level already reads forest-like against the references
-    # (a species that closes within the imagery, read once due: canopy_level; NaN elsewhere)
+    # behind its peers, unless its canopy already went half-way from where the plot started to
+    # the forest references (a species that closes within the imagery, read once due:
+    # canopy_closure; NaN elsewhere): on sparse forest the spared trees alone read half
+    # forest-like, which is no sign that the planting closed
     Rule(
         "LOW_SURVIVAL",
         (
             Comparison("years_observed", ">=", "survival_min_years"),
             Comparison("survival_gap_mean", "<", "survival_gap", negate_threshold=True),
-            Comparison("canopy_level", "<", "canopy_closed_index", missing_is=True),
+            Comparison(
+                "survival_gap_z",
+                "<",
+                "survival_spread",
+                negate_threshold=True,
+                missing_is=True,
+            ),
+            Comparison(
+                "canopy_closure",
+                "<",
+                "canopy_closed_index",
+                missing_is=True,
+                or_metric="canopy_level",
+            ),
         ),
         applies=_not_design,
         unless_fired=frozenset({"VEGETATION_LOSS"}),

@@ -11,7 +11,13 @@ dry- and growing-season forest-likeness, a proxy for the same starting land clas
   yardstick hides half its gap), and not plots whose own loss break passed both gates (a
   plot felled after planting is no yardstick of survival);
 - of the plot's growth class first (:mod:`pipeline.judgement.growth`: a slow pine beside
-  fast eucalyptus is no low survival) where enough peers share it;
+  fast eucalyptus is no low survival) where enough peers share it; where they do not, or none
+  of them started near it, of the classes that grow no faster than the plot's
+  (:func:`~pipeline.judgement.growth.no_faster`: a pine beside pines and cypresses, a Chinese
+  fir beside firs and pines; an orchard only beside orchards). A plot of a known class is never
+  read against faster-growing peers: where no slower-or-equal yardstick exists, its peers say
+  nothing of its survival (``survival_gap_mean`` NaN) rather than blame its species; every
+  usable peer is the pool only for a plot whose class is unknown;
 - the nearest, not all within a band: where bare, grass, shrub and cropland plots share a
   planting year, a band around a grass plot still takes in cropland and shrub plots, whose
   dry-season gains differ in kind;
@@ -40,7 +46,7 @@ from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
-from pipeline.judgement.growth import first_species
+from pipeline.judgement.growth import TIMBER_PACE, first_species, no_faster
 from pipeline.judgement.peers import PeerSets, masked_medians
 
 
@@ -63,15 +69,21 @@ def survival_gaps(
     start_level: np.ndarray,
     ev: Evidence,
     group: np.ndarray | None = None,
+    spread: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(``survival_gap_mean``, ``survival_seasons``) per plot (NaN / 0 where no season is due).
+    ``spread`` (dims plots, optional) is filled in place with the mean over the read seasons
+    of the robust spread of the yardstick peers' gains (1.4826 · MAD; NaN where none read):
+    how far honest plots of the plot's kind scatter (:func:`run_noise`).
 
     ``seasons``: per dry season (label = year of its January) the plots' gain of forest-likeness
     over their same-month baseline in change units (dims plots); ``years``: planting year per
     plot (0: none); ``is_peer`` / ``lost``: bool per plot; ``start_level``: plots × 2 baseline
     dry / growing forest-likeness; ``group``: growth class per plot (``""`` unknown): peers of
-    the plot's class where at least ``min_peers`` of them qualify
-    (:func:`~pipeline.judgement.growth.same_class`).
+    the plot's class where at least ``min_peers`` of them qualify, else (or where none of them
+    gives a yardstick) the peers no faster than its class
+    (:func:`~pipeline.judgement.growth.no_faster`); all usable peers only where the class is
+    unknown.
 
     Each plot is read only against its pool (its planting-year cohort, or all usable plots
     when the cohort is too small), held as an index array: the work is Σ pool size over the
@@ -85,10 +97,13 @@ def survival_gaps(
     n = len(years)
     total = np.zeros(n)
     count = np.zeros(n, dtype=int)
+    scatter = np.zeros(n)
     usable = np.asarray(is_peer & ~lost, dtype=bool)
     band = ev.peer_baseline_band
     labels = list(seasons)
     if not labels:
+        if spread is not None:
+            spread[:] = np.nan
         return np.full(n, np.nan), count
     gains = np.stack([np.asarray(seasons[k], dtype=float) for k in labels])  # seasons × plots
     finite_gain = np.isfinite(gains)
@@ -96,19 +111,20 @@ def survival_gaps(
     usable_idx = np.flatnonzero(usable)
     labels_y, sizes = np.unique(years[usable], return_counts=True)
     cohort_n = dict(zip(labels_y.tolist(), sizes.tolist(), strict=True))
-    pools: dict[tuple[int, str], np.ndarray] = {}
+    pools: dict[tuple[int, str, str], np.ndarray] = {}
 
-    def pool_of(base: int, cls: str) -> np.ndarray:
-        key = (base, cls)
+    def pool_of(base: int, cls: str, kind: str) -> np.ndarray:
+        key = (base, cls, kind)
         if key not in pools:
             idx = usable_idx if base == 0 else usable_idx[years[usable_idx] == base]
-            if cls:
+            if kind == "class":
                 idx = idx[group[idx] == cls]
+            elif kind == "slower":
+                idx = idx[no_faster(group[idx], cls)]
             pools[key] = idx
         return pools[key]
 
-    class_n: dict[tuple[int, str], int] = {}
-    by_pool: dict[tuple[int, str], list[int]] = {}
+    plan: dict[int, list[tuple[int, str, str]]] = {}  # per plot its pools, read in turn
     dues = {}
     for i in np.flatnonzero(years > 0):
         y = int(years[i])
@@ -117,14 +133,16 @@ def survival_gaps(
             continue
         dues[i] = np.flatnonzero(due)
         base = y if cohort_n.get(y, 0) - bool(usable[i]) >= ev.min_peers else 0
-        cls = ""
-        if group is not None and group[i]:
-            key = (base, group[i])
-            if key not in class_n:
-                class_n[key] = len(pool_of(base, group[i]))
-            if class_n[key] - bool(usable[i]) >= ev.min_peers:
-                cls = group[i]
-        by_pool.setdefault((base, cls), []).append(i)
+        cls = group[i] if group is not None and group[i] else ""
+        if not cls:
+            plan[i] = [(base, "", "all")]
+            continue
+        keys = []
+        if len(pool_of(base, cls, "class")) - bool(usable[i]) >= ev.min_peers:
+            keys.append((base, cls, "class"))
+        if not keys or not _slower_is_class(cls):
+            keys.append((base, cls, "slower"))
+        plan[i] = keys
 
     k_peers = ev.survival_peers
     k_tree = 4 * k_peers + 16  # nearest pool plots read from the tree before the exact order
@@ -161,12 +179,13 @@ def survival_gaps(
             med = v[m // 2] if m % 2 else (v[m // 2 - 1] + v[m // 2]) / 2
             total[i] += gains[s, i] - float(med)
             count[i] += 1
+            scatter[i] += 1.4826 * float(np.median(np.abs(v[:m] - med)))
         return True
 
-    for key, plots in by_pool.items():
+    def read_pool(key: tuple[int, str, str], plots: list[int]) -> None:
         pool = pool_of(*key)
         if not len(pool):  # no peer at all: no yardstick
-            continue
+            return
         plots = np.asarray(plots)
         everywhere = np.arange(len(pool))
         has = ~np.isnan(start_level[pool])
@@ -202,8 +221,34 @@ def survival_gaps(
                     if gaps(i, pool, np.unique(np.concatenate(ball)).astype(int), r):
                         continue
                 gaps(i, pool, everywhere, np.inf)
+
+    for stage in range(2):  # a plot reads its next pool only where the last gave no yardstick
+        by_pool: dict[tuple[int, str, str], list[int]] = {}
+        for i, keys in plan.items():
+            if stage < len(keys) and (stage == 0 or count[i] == 0):
+                by_pool.setdefault(keys[stage], []).append(i)
+        for key, plots in by_pool.items():
+            read_pool(key, plots)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if spread is not None:
+        spread[:] = np.where(count > 0, scatter / np.maximum(count, 1), np.nan)
     return mean, count
+
+
+def run_noise(spread: np.ndarray, min_plots: int = 5) -> float:
+    """The run's survival noise (change units): the median over its plots of the spread of
+    their yardstick peers' gains (:func:`survival_gaps`), NaN where fewer than ``min_plots``
+    have one. Where forest and open land are hardly apart (sparse trees and grass under snow)
+    honest plots of one kind scatter by 0.3 change units, on a clear southern world by 0.03:
+    a gap is read against this scatter as well as against ``survival_gap``."""
+    ok = np.isfinite(spread)
+    return float(np.median(spread[ok])) if ok.sum() >= min_plots else float("nan")
+
+
+def _slower_is_class(cls: str) -> bool:
+    """Whether the plots growing no faster than ``cls`` are its own class only (the slowest
+    timber class, economic and shrub forests, a class named only in the config)."""
+    return cls == TIMBER_PACE[0] or cls not in TIMBER_PACE
 
 
 def closed_canopy_level(
@@ -229,6 +274,19 @@ def closed_canopy_level(
         due = listed & (k - years >= due_after) & np.isfinite(level)
         out = np.where(due, level, out)
     return out
+
+
+def canopy_closure(level: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Share of the way from the plot's starting dry-season level to the forest references
+    that its canopy level has gone (dims plots; forest-likeness in, share out): ``(level − s) /
+    (1 − s)`` with ``s`` the starting level, or 0 where the plot started like the open land or
+    below (or its start is unknown). On bare, grass and cleared land it is the level itself; on
+    sparse forest planted in its gaps (补植) the spared trees already read half forest-like
+    and only a rise beyond them is the planting's canopy. NaN where the level is NaN or the plot
+    started forest-like (s ≥ 1)."""
+    s = np.clip(np.where(np.isfinite(start), start, 0.0), 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s < 1, (level - s) / (1 - s), np.nan)
 
 
 def growing_levels(D: np.ndarray, dates: pd.DatetimeIndex, min_obs: int) -> dict[int, np.ndarray]:

@@ -72,6 +72,9 @@ def test_compute_evidence__planted_signals_found():
     assert (ev.loc[:5, "winter_gap_peers"].abs() < EV.survival_gap).all()
     assert ev.loc[9, "survival_gap_mean"] < -EV.survival_gap
     assert (ev.loc[:5, "survival_gap_mean"].abs() < EV.survival_gap).all()
+    # the gap also stands out of the run's scatter of like plots; the honest ones do not
+    assert ev.loc[9, "survival_gap_z"] < -EV.survival_spread
+    assert (ev.loc[:5, "survival_gap_z"] > -EV.survival_spread).all()
 
 
 def test_flag_plots__reasons_and_statuses():

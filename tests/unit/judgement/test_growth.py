@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
@@ -30,3 +31,14 @@ def test_growth_class__config_entries_add_and_override():
     assert list(growth_class(species, 3)) == ["", "fast", ""]
     extra = Evidence(growth_classes={"滇楸": "slow", "桉树": "medium"}).growth_classes
     assert list(growth_class(species, 3, extra)) == ["slow", "medium", ""]
+
+
+def test_no_faster__timber_by_pace_orchards_and_shrubs_alone():
+    from pipeline.judgement.growth import no_faster
+
+    group = np.array(["fast", "medium", "slow", "economic", "shrub", ""], dtype=object)
+    assert no_faster(group, "fast").tolist() == [True, True, True, False, False, False]
+    assert no_faster(group, "medium").tolist() == [False, True, True, False, False, False]
+    assert no_faster(group, "slow").tolist() == [False, False, True, False, False, False]
+    assert no_faster(group, "economic").tolist() == [False, False, False, True, False, False]
+    assert no_faster(group, "").all()  # unknown class: no order to keep

@@ -26,6 +26,7 @@ GOOD = pd.Series(
         "loss_z": 1.0,
         "years_observed": 3,
         "survival_gap_mean": 0.0,
+        "survival_gap_z": 0.0,
         "loss_drop_spread": 0.0,
         "prep_drop_index": 0.8,
         "loss_own_drop": 0.0,
@@ -128,6 +129,7 @@ def test_apply_rules__loss_silences_low_survival():
     bad["loss_drop"], bad["loss_z"], bad["survival_gap_mean"] = 0.6, 9.0, -0.4
     bad["loss_drop_spread"], bad["loss_own_drop"] = 8.0, 0.6
     bad["canopy_level"] = math.nan  # a species without a canopy reading
+    bad["survival_gap_z"] = -5.0
     assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
     bad["loss_z"] = 2.0  # a large step that the break statistic does not support
     assert apply_rules(PLOT, bad, EV)[0] == ["LOW_SURVIVAL"]
@@ -196,9 +198,39 @@ def test_apply_rules__behind_the_peers_but_forest_like_itself_is_no_low_survival
     green), yet its own level reads forest-like once due: it survived."""
     plot = GOOD.copy()
     plot["survival_gap_mean"] = -0.3
+    plot["survival_gap_z"] = -5.0
     plot["canopy_level"] = 0.9
     assert apply_rules(PLOT, plot, EV)[0] == []
     plot["canopy_level"] = 0.3  # behind the peers and not forest-like
     assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]
     plot["canopy_level"] = math.nan  # no own reading (slow species, not yet due): the peers
+    assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]
+
+
+def test_apply_rules__spared_trees_are_no_closed_canopy():
+    """Eucalyptus in the gaps of sparse forest behind its peers reads half forest-like by its
+    spared trees alone: the exemption reads how far the canopy went from where the plot
+    started (canopy_closure), not the level."""
+    plot = GOOD.copy()
+    plot["survival_gap_mean"] = -0.2
+    plot["survival_gap_z"] = -5.0
+    plot["canopy_level"] = 0.57  # forest-like enough by level ...
+    plot["canopy_closure"] = 0.03  # ... but the sparse forest started at 0.56
+    assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]
+    plot["canopy_closure"] = 0.8  # the planting closed beyond the spared trees
+    assert apply_rules(PLOT, plot, EV)[0] == []
+
+
+def test_apply_rules__a_gap_within_the_run_scatter_is_no_low_survival():
+    plot = GOOD.copy()
+    plot["survival_gap_mean"] = -0.3
+    plot["canopy_level"] = math.nan  # a species read against its peers only
+    plot["survival_gap_z"] = -1.0  # a noisy run: like plots scatter by 0.3
+    assert apply_rules(PLOT, plot, EV)[0] == []
+    plot["survival_gap_z"] = -4.0  # the same gap in a quiet run stands out
+    codes, trace = apply_rules(PLOT, plot, EV)
+    assert codes == ["LOW_SURVIVAL"]
+    hit = [c for c in trace if c.metric == "survival_gap_z"][-1]
+    assert hit.threshold == -EV.survival_spread and hit.fired
+    plot["survival_gap_z"] = math.nan  # no noise known (few plots): the gap alone reads
     assert apply_rules(PLOT, plot, EV)[0] == ["LOW_SURVIVAL"]

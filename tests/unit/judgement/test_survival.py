@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Evidence
-from pipeline.judgement.survival import growing_levels, nearest_peers, survival_gaps
+from pipeline.judgement.survival import growing_levels, nearest_peers, run_noise, survival_gaps
 
 EV = Evidence()
 
@@ -72,37 +72,52 @@ def _within_band_ref(start_level, i, band):
     return np.all(~(np.abs(start_level - start_level[i]) > band), 1)
 
 
-def _same_class_ref(group, i, pool, min_n):
-    if not group[i]:
-        return pool
-    narrowed = pool & (group == group[i])
-    return narrowed if narrowed.sum() - bool(narrowed[i]) >= min_n else pool
+def _pools_ref(group, i, base, min_n):
+    """The pools plot ``i`` reads in turn: its class (where ``min_n`` others share it), then the
+    classes no faster than its own; every plot of ``base`` only for an unknown class."""
+    if group is None or not group[i]:
+        return [base]
+    pace = ("slow", "medium", "fast")
+    if group[i] in pace:
+        slower = np.isin(group, pace[: pace.index(group[i]) + 1])
+    else:
+        slower = group == group[i]
+    narrowed = base & (group == group[i])
+    if narrowed.sum() - bool(narrowed[i]) >= min_n:
+        return [narrowed, base & slower]
+    return [base & slower]
 
 
-def survival_gaps_ref(seasons, years, is_peer, lost, start_level, ev, group=None):
-    """The former full-mask loop (O(plots²)): the reference the cohort version must equal."""
+def survival_gaps_ref(seasons, years, is_peer, lost, start_level, ev, group=None, spread=None):
+    """The full-mask loop (O(plots²)): the reference the cohort version must equal."""
     n = len(years)
     total = np.zeros(n)
     count = np.zeros(n, dtype=int)
+    scatter = np.zeros(n)
     usable = is_peer & ~lost
     band = ev.peer_baseline_band
     for i in np.flatnonzero(years > 0):
         cohort = usable & (years == years[i])
-        pool = cohort if cohort.sum() - bool(cohort[i]) >= ev.min_peers else usable
-        if group is not None:
-            pool = _same_class_ref(group, i, pool, ev.min_peers)
-        pool = pool.copy()
-        pool[i] = False
-        for k, gain in seasons.items():
-            if k - years[i] < ev.survival_min_years or not np.isfinite(gain[i]):
-                continue
-            same_kind = pool & np.isfinite(gain) & _within_band_ref(start_level, i, band)
-            near = nearest_peers(start_level, i, same_kind, ev.survival_peers)
-            if near.sum() < 2:
-                continue
-            total[i] += gain[i] - float(np.median(gain[near]))
-            count[i] += 1
+        base = cohort if cohort.sum() - bool(cohort[i]) >= ev.min_peers else usable
+        for pool in _pools_ref(group, i, base, ev.min_peers):
+            if count[i]:
+                break
+            pool = pool.copy()
+            pool[i] = False
+            for k, gain in seasons.items():
+                if k - years[i] < ev.survival_min_years or not np.isfinite(gain[i]):
+                    continue
+                same_kind = pool & np.isfinite(gain) & _within_band_ref(start_level, i, band)
+                near = nearest_peers(start_level, i, same_kind, ev.survival_peers)
+                if near.sum() < 2:
+                    continue
+                med = float(np.median(gain[near]))
+                total[i] += gain[i] - med
+                count[i] += 1
+                scatter[i] += 1.4826 * float(np.median(np.abs(gain[near] - med)))
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    if spread is not None:
+        spread[:] = np.where(count > 0, scatter / np.maximum(count, 1), np.nan)
     return mean, count
 
 
@@ -196,3 +211,77 @@ def test_closed_canopy_level__read_only_for_listed_species_once_due():
     levels[2025][0] = np.nan  # the due season not observed: no reading from an earlier one
     assert np.isnan(closed_canopy_level(levels, years, species, {"桉树": 3})[0])
     assert np.isnan(closed_canopy_level(levels, years, None, {"桉树": 3})).all()
+
+
+def _paced_world(low: int | None):
+    """Bare plots planted in 2022: six fast (gain 0.6 per due season), three medium (0.4),
+    three slow (0.2) and plot 12, a slow one with no slow peer near its start (it starts on
+    shrub, 0.5, beside the fast shrub plots 13–15, which gain 0.3): ``low`` gains 0.3 less."""
+    start = np.array([[-0.3, -0.3]] * 12 + [[0.5, 0.5]] * 4) + np.linspace(0, 0.02, 16)[:, None]
+    group = np.array(["fast"] * 6 + ["medium"] * 3 + ["slow"] * 4 + ["fast"] * 3, dtype=object)
+    pace = {"fast": 0.6, "medium": 0.4, "slow": 0.2}
+    gain = np.array([pace[g] for g in group])
+    gain[12:] = [0.0, 0.3, 0.3, 0.3]  # shrub: the cleared cover grows back slowly
+    seasons = {2024: gain.copy(), 2025: gain.copy()}
+    if low is not None:
+        for v in seasons.values():
+            v[low] -= 0.3
+    return seasons, np.full(16, 2022), np.ones(16, bool), start, group
+
+
+def test_survival_gaps__a_slow_plot_is_never_read_against_faster_peers():
+    seasons, years, peers, start, group = _paced_world(low=None)
+    lost = np.zeros(16, bool)
+    gap, n = survival_gaps(seasons, years, peers, lost, start, EV, group)
+    # the slow shrub plot lags the fast shrub plots by its species alone: no yardstick
+    assert np.isnan(gap[12]) and n[12] == 0
+    blind, _ = survival_gaps(seasons, years, peers, lost, start, EV)  # classes unknown
+    assert blind[12] < -EV.survival_gap  # what the class-blind reading accused
+    assert (gap[:12] > -EV.survival_gap).all()  # no bare plot is accused
+
+
+def test_survival_gaps__slower_classes_are_the_yardstick_of_a_rare_class():
+    seasons, years, peers, start, group = _paced_world(low=7)
+    group[6] = "slow"  # two medium plots left: too few to narrow to, so medium + slow
+    for v in seasons.values():
+        v[6] = 0.2  # (growing as the slow plots do)
+        v[7] -= 0.2  # the low medium plot lags even the slow ones
+    lost = np.zeros(16, bool)
+    gap, _ = survival_gaps(seasons, years, peers, lost, start, EV, group)
+    assert gap[7] < -EV.survival_gap  # the low medium plot is found against medium and slow
+    assert gap[8] >= 0  # the honest medium plot is not (it grows faster than slow peers)
+
+
+def test_canopy_closure__the_planting_must_rise_beyond_the_spared_trees():
+    from pipeline.judgement.survival import canopy_closure
+
+    level = np.array([0.57, 0.57, 0.9, 0.4, np.nan, 0.5])
+    start = np.array([0.56, -0.3, 0.5, np.nan, 0.0, 1.2])
+    got = canopy_closure(level, start)
+    assert got[0] < 0.05  # sparse forest at 0.56 reading 0.57: the spared trees, no canopy
+    assert got[1] == 0.57  # bare land: the level itself
+    assert abs(got[2] - 0.8) < 1e-9  # shrub at 0.5 reading 0.9: 80 % of the way to forest
+    assert got[3] == 0.4  # start unknown: as open land
+    assert np.isnan(got[4]) and np.isnan(got[5])  # no level; started forest-like
+
+
+def test_survival_gaps__spread_is_the_scatter_of_the_yardstick():
+    seasons, years, peers, start = _world(low=12, seed=3)
+    lost = np.zeros(len(years), bool)
+    spread = np.full(len(years), np.nan)
+    gap, n = survival_gaps(seasons, years, peers, lost, start, EV, None, spread)
+    assert np.isfinite(spread).all() and (spread < 0.1).all()  # peers scatter by ~0.03
+    loud = {k: v + np.random.default_rng(1).normal(0, 0.3, len(v)) for k, v in seasons.items()}
+    noisy = np.full(len(years), np.nan)
+    survival_gaps(loud, years, peers, lost, start, EV, None, noisy)
+    assert run_noise(noisy) > 3 * run_noise(spread)  # a noisy landscape reads a larger scatter
+    assert np.isnan(run_noise(np.array([0.1, np.nan, 0.2])))  # too few plots to know it
+
+
+def test_survival_gaps__spread_equals_the_full_mask_loop():
+    seasons, years, is_peer, lost, start, group = random_world(300, 2)
+    spread = np.full(len(years), np.nan)
+    survival_gaps(seasons, years, is_peer, lost, start, EV, group, spread)
+    want = np.full(len(years), np.nan)
+    survival_gaps_ref(seasons, years, is_peer, lost, start, EV, group, want)
+    assert np.array_equal(spread, want, equal_nan=True)
