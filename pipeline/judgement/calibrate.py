@@ -55,7 +55,7 @@ THRESHOLD_GRID: dict[str, tuple[float, ...]] = {
     "loss_z": (2.5, 3.0, 4.0, 5.0, 6.0),
     "loss_spread": (2.0, 3.0, 4.0, 5.0),
     "survival_gap": (0.05, 0.08, 0.1, 0.15, 0.2, 0.3),
-    "survival_spread": (0.0, 1.0, 1.5, 2.0, 3.0),
+    "survival_spread": (1.0, 1.5, 2.0, 3.0),
 }
 PLOT_COLUMNS = ("row", "is_design", "geom_status", "planting_year", "geom_area_mu", "oversize")
 
