@@ -38,6 +38,8 @@ SERIES_SIZE = (9.0, 4.2)
 SERIES_MARGINS = {"left": 0.065, "right": 0.985, "top": 0.925, "bottom": 0.2}
 """Fixed margins of the series chart in :func:`draw_png` (figure fractions): room for the tick
 labels, the title and the legend below the axes, as the constrained layout leaves them."""
+SHAPED_STRINGS = 4096
+"""Strings whose shaping a :func:`draw_png` canvas keeps (then it starts afresh)."""
 _REUSED = threading.local()  # one Agg figure per thread, cleared after each image
 
 
@@ -76,7 +78,9 @@ def draw_png(
     (default :data:`SERIES_MARGINS`) instead of a layout engine, and kept per thread (cleared
     after each image) rather than made anew. ``reuse_axes``: keep the Axes and its ticks too,
     removing only what was drawn — for draw functions that set every property they change
-    (:func:`draw_series`); the image is the same as on a new Axes."""
+    (:func:`draw_series`); the image is the same as on a new Axes. Its canvas shapes each
+    string once (:func:`_agg_canvas`): the same pixels, without re-shaping the tick labels and
+    legend of every image."""
     fig = getattr(_REUSED, "figure", None)
     if fig is None:
         from matplotlib.figure import Figure
@@ -131,6 +135,8 @@ def _draw_text(renderer, shaped: dict, gc, x, y, s, prop, angle, ismath=False, m
     key = (id(font), size, renderer.dpi, s, flags, repr(features), repr(language))
     kept = shaped.get(key)
     if kept is None or kept[0] is not font:
+        if len(shaped) >= SHAPED_STRINGS:  # titles differ per plot: bounded for long-lived apps
+            shaped.clear()
         items = font._layout(s, flags=flags, features=features, language=language)
         kept = shaped[key] = (font, [(i.ft_object, i.glyph_index, i.x, i.y) for i in items])
     renderer._draw_text_glyphs_and_boxes(
