@@ -134,16 +134,25 @@ _FORKED: dict[str, Any] = {}  # what forked workers inherit (set just before the
 
 def _write_chunk(rows: list[int]) -> list[str]:
     run, path_of, context, render = (_FORKED[k] for k in ("run", "path_of", "context", "render"))
+    tiles = run.plots["tile"] if "tile" in run.plots else pd.Series(dtype=object)
     memory: dict = {}  # imagery dates read, shared by the packs of one tile
-    return [str(write_evidence_pack(run, r, path_of(r), context, render, memory)) for r in rows]
+    done, tile = [], None
+    for r in rows:
+        this = tiles.get(r, None)
+        this = None if pd.isna(this) else this
+        if this != tile:  # rows come by tile: the dates of the tile before are done with
+            memory.clear()
+            tile = this
+        done.append(str(write_evidence_pack(run, r, path_of(r), context, render, memory)))
+    return done
 
 
 def write_evidence_packs(
     run, rows: list[int], path_of, context: dict, render, workers: int = 1
 ) -> list[Path]:
     """The packs of ``rows`` (in that order: plots of one tile together), ``path_of(row)``
-    giving each file; with ``workers`` > 1, in that many forked processes, each taking a run of
-    consecutive rows."""
+    giving each file; with ``workers`` > 1, in that many processes (this one and ``workers`` - 1
+    forked ones), each taking a run of consecutive rows."""
     chunks = [list(c) for c in np.array_split(np.asarray(rows, dtype=int), max(workers, 1))]
     chunks = [[int(r) for r in c] for c in chunks if len(c)]
     for name in ("series", "items", "used"):  # read once here, shared by the forked workers
@@ -153,8 +162,9 @@ def write_evidence_packs(
         if workers <= 1 or len(rows) < 2 * workers or "fork" not in mp.get_all_start_methods():
             done = [_write_chunk(c) for c in chunks]
         else:
-            with mp.get_context("fork").Pool(len(chunks)) as pool:
-                done = pool.map(_write_chunk, chunks)
+            with mp.get_context("fork").Pool(len(chunks) - 1) as pool:
+                rest = pool.map_async(_write_chunk, chunks[1:])
+                done = [_write_chunk(chunks[0]), *rest.get()]  # this process takes a chunk too
     finally:
         _FORKED.clear()
     return [Path(p) for chunk in done for p in chunk]

@@ -31,7 +31,7 @@ def _counts(result: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def report_images(run, results) -> dict[str, str]:
     """The map (plots by status over the run's imagery) and charts as embedded PNGs (``data:``
     URIs); ``results``: the :mod:`pipeline.results` package (``charts``, ``chips``)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     charts = results.charts
     charts.use_cjk_font()
@@ -43,7 +43,9 @@ def report_images(run, results) -> dict[str, str]:
         boundaries = None
     colors = {STATUS_LABELS[s]: c for s, c in STATUS_COLORS.items()}
     by_status, by_reason = _counts(result)
-    fig, ax = plt.subplots(figsize=(8, 8), layout="constrained")
+    # not a pyplot figure: geopandas redraws a pyplot figure after each layer it plots
+    fig = Figure(figsize=(8, 8), layout="constrained")
+    ax = fig.add_subplot()
     dates = results.chips.draw_backdrop(
         run.layout, run.settings, run.grid, run.series, run.plots, run.items, ax
     )

@@ -78,13 +78,13 @@ def pick_pair(
     ok = clear[clear >= ev.min_clear_share]
     before = ok[ok.index < windows.baseline_end]
     after = ok[ok.index >= windows.prep_end]
-    best, pair = -1.0, None
-    for d0, c0 in before.items():
-        for d1, c1 in after.items():
-            gap = abs(d0.day_of_year - d1.day_of_year)
-            if min(gap, 365 - gap) <= max_days_apart and min(c0, c1) > best:
-                best, pair = min(c0, c1), (d0, d1)
-    return pair
+    if before.empty or after.empty:
+        return None
+    gap = np.abs(before.index.day_of_year.to_numpy()[:, None] - after.index.day_of_year.to_numpy())
+    share = np.minimum(before.to_numpy()[:, None], after.to_numpy()[None, :])
+    share = np.where(np.minimum(gap, 365 - gap) <= max_days_apart, share, -np.inf)
+    i, j = np.unravel_index(np.argmax(share), share.shape)  # the first best, before by after
+    return (before.index[i], after.index[j]) if share[i, j] > -1.0 else None
 
 
 def pick_strip(dates: pd.DatetimeIndex, n: int) -> list[pd.Timestamp]:

@@ -36,6 +36,30 @@ def test_pick_pair__none_when_no_clear_date_after():
     assert pick_pair(clear, plot_windows(2022, Evidence()), Evidence()) is None
 
 
+def _pick_pair_by_loops(clear, windows, ev, max_days_apart=45):
+    ok = clear[clear >= ev.min_clear_share]
+    before, after = ok[ok.index < windows.baseline_end], ok[ok.index >= windows.prep_end]
+    best, pair = -1.0, None
+    for d0, c0 in before.items():
+        for d1, c1 in after.items():
+            gap = abs(d0.day_of_year - d1.day_of_year)
+            if min(gap, 365 - gap) <= max_days_apart and min(c0, c1) > best:
+                best, pair = min(c0, c1), (d0, d1)
+    return pair
+
+
+def test_pick_pair__same_pair_as_the_plain_loops_ties_included():
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2019-01-03", "2024-12-30", freq="5D")
+    ev = Evidence()
+    for k in range(40):
+        clear = pd.Series(rng.choice([0.0, 0.5, 0.8, 1.0, np.nan], len(dates)), index=dates)
+        if k % 4 == 0:  # few clear dates: often no pair
+            clear = clear.where(rng.random(len(dates)) < 0.05, 0.0)
+        windows = plot_windows(int(rng.choice([2020, 2021, 2022])), ev)
+        assert pick_pair(clear, windows, ev) == _pick_pair_by_loops(clear, windows, ev)
+
+
 def test_pick_strip__spread_over_the_dates():
     dates = pd.date_range("2021-01-01", periods=20, freq="10D")
     strip = pick_strip(dates, 4)
