@@ -155,7 +155,9 @@ def masked_medians(
     if how is None:
         direct = float(sizes.sum()) * np.log2(max(2, sizes.max()))
         ranked = n_sets * (12.0 * np.sqrt(len(values)) + len(values) / max(n_cols, 1))
-        if n_sets >= 32 and ranked < 0.5 * direct:
+        # without coords the sets come in no useful order: the rows entering and leaving
+        # between neighbours could be all of them (sets × rows pairs held at once)
+        if n_sets >= 32 and coords is not None and ranked < 0.5 * direct:
             how = "ranked"
     if how == "ranked":
         return _ranked_medians(values, masks, coords)
