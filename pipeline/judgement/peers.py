@@ -161,13 +161,18 @@ def masked_medians(
             how = "ranked"
     if how == "ranked":
         return _ranked_medians(values, masks, coords)
+    if how is None and float(sizes.sum()) <= len(values):  # e.g. one set of all rows: sorting
+        how = "sorted"  # its rows costs less than finding the distinct rows (a sort of all)
     first, inverse = unique_rows(values)
     if how is None:
         direct = float(sizes.sum()) * np.log2(max(2, sizes.max()))
         how = "sorted" if direct <= 2.0 * n_sets * len(first) else "counted"
     if how == "sorted":
         for g in range(n_sets):
-            med[g], count[g] = _sorted_median(values[masks[g]])
+            rows = values[masks[g]]
+            med[g], count[g] = (_sorted_median if rows.size < MAX_CELLS // 4 else _selected_median)(
+                rows
+            )
         return med, count
     distinct = values[first]
     weights = np.zeros((n_sets, len(first)))
@@ -346,6 +351,22 @@ def _sorted_median(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     b = s[np.minimum(k // 2, len(s) - 1), cols]
     mid = np.where(k % 2 == 1, a, (a + b) / 2)
     return np.where(k > 0, mid, np.nan), np.isfinite(s).sum(0)
+
+
+def _selected_median(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_sorted_median` by selection (``np.partition``) one column at a time: the same
+    values (the k-th smallest are those a sort puts there), less work for many rows."""
+    med = np.full(rows.shape[1], np.nan)
+    count = np.isfinite(rows).sum(0)
+    for c, v in enumerate(np.ascontiguousarray(rows.T)):
+        v = v[~np.isnan(v)]
+        k = len(v)
+        if k == 0:
+            continue
+        lo, hi = (k - 1) // 2, k // 2
+        part = np.partition(v, [lo, hi])
+        med[c] = part[lo] if k % 2 == 1 else (part[lo] + part[hi]) / 2
+    return med, count
 
 
 def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:

@@ -217,3 +217,18 @@ def test_member_chunks__one_piece_where_grid_cells_fit(monkeypatch):
     monkeypatch.setattr(peers, "MAX_SET_CELLS", 200 * peers.GRID_MIN_PEERS)
     assert len(member_chunks(levels, items, peers.GRID_MIN_PEERS)) == 1
     assert len(member_chunks(levels, items, peers.GRID_MIN_PEERS - 1)) > 1
+
+
+def test_masked_medians__one_large_set_by_selection_equals_nanmedian():
+    """One set of many rows (the all-peers fallback) goes by selection: np.nanmedian's values
+    bit for bit, with ties, NaNs, infinities and an all-NaN column."""
+    rng = np.random.default_rng(12)
+    values = rng.normal(size=(30_000, 40)).round(2)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[:7] = np.inf
+    values[7:9] = -np.inf
+    values[:, 5] = np.nan
+    values[:-1, 6] = np.nan  # one value
+    med, count = masked_medians(values, np.ones((1, len(values)), bool))
+    assert np.array_equal(med[0], _nanmedian(values), equal_nan=True)
+    assert (count[0] == np.isfinite(values).sum(0)).all()
