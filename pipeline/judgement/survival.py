@@ -41,7 +41,7 @@ from scipy.spatial import cKDTree
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
 from pipeline.judgement.growth import first_species
-from pipeline.judgement.peers import PeerSets, masked_medians
+from pipeline.judgement.peers import MAX_CELLS, PeerSets, masked_medians
 
 
 def nearest_peers(start_level: np.ndarray, i: int, candidates: np.ndarray, k: int) -> np.ndarray:
@@ -107,24 +107,34 @@ def survival_gaps(
             pools[key] = idx
         return pools[key]
 
-    class_n: dict[tuple[int, str], int] = {}
-    by_pool: dict[tuple[int, str], list[int]] = {}
-    dues = {}
-    for i in np.flatnonzero(years > 0):
-        y = int(years[i])
-        due = (labels_arr - years[i] >= ev.survival_min_years) & finite_gain[:, i]
-        if not due.any():
-            continue
-        dues[i] = np.flatnonzero(due)
-        base = y if cohort_n.get(y, 0) - bool(usable[i]) >= ev.min_peers else 0
-        cls = ""
-        if group is not None and group[i]:
-            key = (base, group[i])
-            if key not in class_n:
-                class_n[key] = len(pool_of(base, group[i]))
-            if class_n[key] - bool(usable[i]) >= ev.min_peers:
-                cls = group[i]
-        by_pool.setdefault((base, cls), []).append(i)
+    # plots with a due season, each to the pool it is read against (its cohort where that has
+    # min_peers others, of its class where that has): all plots at once, not one by one
+    planted = np.flatnonzero(years > 0)
+    due_at = (labels_arr[:, None] - years[planted][None, :] >= ev.survival_min_years) & (
+        finite_gain[:, planted]
+    )
+    planted = planted[due_at.any(0)]
+    y_of = years[planted]
+    y_set, y_inv = np.unique(y_of, return_inverse=True)
+    y_n = np.array([cohort_n.get(int(v), 0) for v in y_set], dtype=int)[y_inv.ravel()]
+    self_in = usable[planted].astype(int)
+    base_of = np.where(y_n - self_in >= ev.min_peers, y_of, 0)
+    cls_of = np.full(len(planted), "", dtype=object)
+    if group is not None:
+        g_of = group[planted]
+        for base in np.unique(base_of):
+            here = base_of == base
+            for cls in np.unique(g_of[here]):
+                if not cls:
+                    continue
+                sel = np.flatnonzero(here & (g_of == cls))
+                enough = len(pool_of(int(base), cls)) - self_in[sel] >= ev.min_peers
+                cls_of[sel[enough]] = cls
+    by_pool: dict[tuple[int, str], np.ndarray] = {}
+    for base in np.unique(base_of):
+        here = base_of == base
+        for cls in np.unique(cls_of[here]):
+            by_pool[(int(base), cls)] = planted[here & (cls_of == cls)]
 
     k_peers = ev.survival_peers
     k_tree = 4 * k_peers + 16  # nearest pool plots read from the tree before the exact order
@@ -141,7 +151,7 @@ def survival_gaps(
         dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 1))
         rank = np.argsort(dist, kind="stable")
         order, dist = pool[cand[rank]], dist[rank]
-        due = dues[i]
+        due = np.flatnonzero((labels_arr - years[i] >= ev.survival_min_years) & finite_gain[:, i])
         finite = finite_gain[np.ix_(due, order)]  # due seasons × candidates by distance
         taken = finite & (np.cumsum(finite, 1) <= k_peers)
         n_near = taken.sum(1)
@@ -162,6 +172,50 @@ def survival_gaps(
             total[i] += gains[s, i] - float(med)
             count[i] += 1
         return True
+
+    def gaps_batch(plots: np.ndarray, pool: np.ndarray, subs: np.ndarray, radius: np.ndarray):
+        """:func:`gaps` for many plots at once (``subs``: plots × pool positions, sorted;
+        ``radius`` per plot): the same values, added in the same order; per plot whether
+        it was read (False: nothing added, :func:`gaps` decides)."""
+        cand = pool[subs]  # plots × candidates
+        diff = np.abs(start_level[cand] - start_level[plots][:, None, :])
+        ok = np.all(~(diff > band), 2) & (cand != plots[:, None])
+        dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 2))
+        dist = np.where(ok, dist, np.inf)
+        n_ok = ok.sum(1)
+        rank = np.argsort(dist, axis=1, kind="stable")  # near ones first, in gaps' order
+        rank = rank[:, : max(1, int(n_ok.max(initial=0)))]  # past every plot's near ones: none
+        order = np.take_along_axis(cand, rank, 1)
+        dist = np.take_along_axis(dist, rank, 1)
+        valid = np.arange(order.shape[1])[None, :] < n_ok[:, None]
+        due = (labels_arr[:, None] - years[plots][None, :] >= ev.survival_min_years) & (
+            finite_gain[:, plots]
+        )  # seasons × plots
+        finite = finite_gain[:, order] & valid[None]  # seasons × plots × candidates
+        slot = np.cumsum(finite, 2, dtype=np.int32)
+        taken = finite & (slot <= k_peers)
+        n_near = taken.sum(2)
+        last = np.where(n_near > 0, taken.shape[2] - 1 - np.argmax(taken[:, :, ::-1], 2), 0)
+        far = ~(np.take_along_axis(dist, last.T, 1).T < (radius * (1 - 1e-9))[None, :])
+        fails = ((n_near < k_peers) | far) & due
+        read = ~np.isfinite(radius) | ((n_ok > 0) & ~fails.any(0))
+        at_s, at_p, at_c = np.nonzero(taken)  # the (at most k_peers) taken ones, packed
+        vals = np.full((len(labels), len(plots), k_peers), np.inf)
+        vals[at_s, at_p, slot[at_s, at_p, at_c] - 1] = gains[at_s, order[at_p, at_c]]
+        vals.sort(2)
+        m = n_near
+        half = np.minimum(m // 2, vals.shape[2] - 1)[..., None]
+        below = np.maximum(m // 2 - 1, 0)[..., None]
+        upper = np.take_along_axis(vals, half, 2)[..., 0]
+        lower = np.take_along_axis(vals, below, 2)[..., 0]
+        with np.errstate(invalid="ignore"):
+            med = np.where(m % 2 == 1, upper, (lower + upper) / 2)
+        add = due & (m >= 2) & read[None, :]
+        for s in range(len(labels)):  # season by season, as gaps adds them
+            hit = add[s]
+            total[plots[hit]] += gains[s, plots[hit]] - med[s, hit]
+            count[plots[hit]] += 1
+        return read
 
     for key, plots in by_pool.items():
         pool = pool_of(*key)
@@ -192,7 +246,13 @@ def survival_gaps(
                 radius = np.minimum(radius, dist[:, -1])
                 trees.append((members, dims, tree))
             subs = np.sort(np.concatenate(parts, 1), 1)
-            for j, i in enumerate(mine):
+            read = np.zeros(len(mine), dtype=bool)
+            step = max(1, MAX_CELLS // max(1, subs.shape[1] * len(labels)))
+            for lo in range(0, len(mine), step):
+                sl = slice(lo, lo + step)
+                read[sl] = gaps_batch(mine[sl], pool, subs[sl], radius[sl])
+            for j in np.flatnonzero(~read):
+                i = mine[j]
                 if gaps(i, pool, subs[j], radius[j]):
                     continue
                 if np.isfinite(radius[j]):  # ties at the edge: every plot as near as the k-th

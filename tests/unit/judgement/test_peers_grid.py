@@ -37,3 +37,17 @@ def test_band_counts__grid_query_counts_itself():
     lonely = rng.choice(n, 50, replace=False)
     level[lonely, 0] = 5.0 + 10 * np.arange(50)  # nobody else within the band
     assert (band_counts(level, data, lonely, 0.3) == 1).all()
+
+
+def test_survival_gaps__batches_of_any_size_equal_the_full_mask_loop(monkeypatch):
+    """The nearest-peer survival gaps read many plots at once: one plot a batch or all at
+    once, the same values bit for bit as the full-mask reference loop."""
+    import pipeline.judgement.survival as survival
+    from tests.unit.judgement.test_survival import EV, _assert_same, random_world
+    from tests.unit.judgement.test_survival import survival_gaps_ref as reference
+
+    seasons, years, is_peer, lost, start, group = random_world(900, 13)
+    want = reference(seasons, years, is_peer, lost, start, EV, group)
+    for cells in (1, 10**9):
+        monkeypatch.setattr(survival, "MAX_CELLS", cells)
+        _assert_same(survival.survival_gaps(seasons, years, is_peer, lost, start, EV, group), want)
