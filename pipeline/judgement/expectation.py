@@ -32,6 +32,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
+from pipeline.judgement.peers import grid_levels, unique_rows, uses_grid
 
 EXPECTATION_COLUMNS = ("peer_clear_share", "peer_establish_share", "years_after_planting")
 
@@ -144,10 +145,26 @@ def band_counts(level: np.ndarray, data: np.ndarray, query: np.ndarray, band: fl
     """Per plot of ``query`` (indices), how many plots of ``data`` (indices) have starting
     levels (``level``: plots × dims) all within ``band`` of its own, a level missing on either
     side not counting against (as :func:`~pipeline.judgement.peers.within_band`): one
-    Chebyshev box query per pair of missing-level patterns."""
+    Chebyshev box query per pair of missing-level patterns. Where ``data`` is a large pool
+    (:func:`~pipeline.judgement.peers.uses_grid`), the box of each query's start-level grid
+    cell centre instead, one query per occupied cell, as the near-peer sets there
+    (:func:`~pipeline.judgement.peers.near_peers`): the ball sizes make per-plot queries
+    O(plots × pool) there."""
     out = np.zeros(len(query), dtype=int)
     if not len(query) or not len(data):
         return out
+    if uses_grid(len(data)):
+        cells = grid_levels(level[query])
+        first, inverse = unique_rows(cells)
+        return _box_counts(np.concatenate([level[data], cells[first]]), np.arange(len(data)),
+                           len(data) + np.arange(len(first)), band)[inverse]  # fmt: skip
+    return _box_counts(level, data, query, band)
+
+
+def _box_counts(level: np.ndarray, data: np.ndarray, query: np.ndarray, band: float) -> np.ndarray:
+    """:func:`band_counts`, one plot at a time (one Chebyshev box query per plot of
+    ``query``)."""
+    out = np.zeros(len(query), dtype=int)
     d_has = ~np.isnan(level[data])
     q_has = ~np.isnan(level[query])
     d_pat, d_inv = np.unique(d_has, axis=0, return_inverse=True)

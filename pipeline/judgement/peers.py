@@ -7,6 +7,13 @@ applied to every plot at once). Plots with the same start levels share them, and
 different levels often do too: medians are taken per distinct peer set (:func:`masked_medians`),
 each exactly as ``np.nanmedian`` over the set's rows gives it. Identical peer rows (the same
 series several times) are counted, not repeated.
+
+In a large pool (at least :data:`GRID_MIN_PEERS` peers: a province's cohort) a member's start
+levels are first put on a grid of :data:`GRID_STEP` (:func:`grid_levels`): members in one grid
+cell share the near peers of the cell's centre. That moves each band edge by at most half a
+step (a sandwich: every peer within ``band − GRID_STEP / 2`` of the plot is in its set, none
+beyond ``band + GRID_STEP / 2``) and bounds the distinct sets by the occupied cells instead of
+the plots. Smaller pools keep every plot's own set, exactly.
 """
 
 from __future__ import annotations
@@ -21,6 +28,28 @@ MAX_CELLS = 4_000_000
 MAX_SET_CELLS = 200_000_000
 """Near-peer sets are built for at most about this many (plot, peer) pairs at once (1 byte
 each, a few copies while read): :func:`member_chunks`."""
+
+
+GRID_MIN_PEERS = 5_000
+"""Pools of at least this many peers share near-peer sets per start-level grid cell
+(:func:`grid_levels`). Below it every plot keeps its own set exactly (the demo worlds: hundreds
+of plots; the exact path costs O(plots × √peers) per date, seconds up to a few thousand
+peers). Above it a cohort's plots are mostly distinct and their exact sets cost minutes
+(200 000 plots: 13 CPU minutes, docs/performance.md), while a set a band wide holds hundreds
+to thousands of peers, whose median a half-step shift of the band's edges hardly moves (the
+bound is tested in tests/unit/judgement/test_peers.py)."""
+
+GRID_STEP = 0.02
+"""Grid step of :func:`grid_levels`, forest-likeness (0: like the open land, 1: like the
+forest). A fifteenth of the default ``peer_baseline_band`` (0.3), and below the start levels'
+own noise: a start level is the median of a few baseline observations of NDVI (noise ~0.02-0.05)
+over a forest / open-land contrast of ~0.3-0.5, i.e. uncertain by a few hundredths itself."""
+
+
+def grid_levels(levels: np.ndarray, step: float = GRID_STEP) -> np.ndarray:
+    """``levels`` (any dims) moved to the centre of their grid cell of ``step`` (cells
+    ``[k·step, (k+1)·step)``): each moves by at most ``step / 2``; NaN stays NaN."""
+    return (np.floor(np.asarray(levels, dtype=float) / step) + 0.5) * step
 
 
 def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,10 +102,14 @@ def near_peers(
 ) -> PeerSets:
     """For each plot of ``members``, the plots of ``is_peer`` (bool per plot) whose
     ``start_level`` (plots × levels) all lie within ``band`` of its own (a missing level does
-    not count against), as :class:`PeerSets`."""
+    not count against), as :class:`PeerSets`. In pools of at least :data:`GRID_MIN_PEERS`
+    peers, within ``band`` of its grid cell's centre (:func:`grid_levels`) instead."""
     peers = np.flatnonzero(is_peer)
-    first, inverse = unique_rows(start_level[members])
-    levels = start_level[members][first]
+    own = start_level[members]
+    if uses_grid(len(peers)):
+        own = grid_levels(own)
+    first, inverse = unique_rows(own)
+    levels = own[first]
     cand = start_level[peers]
     masks = np.ones((len(levels), len(peers)), bool)
     step = max(1, MAX_CELLS // max(1, len(peers)))
@@ -122,17 +155,24 @@ def masked_medians(
     if how is None:
         direct = float(sizes.sum()) * np.log2(max(2, sizes.max()))
         ranked = n_sets * (12.0 * np.sqrt(len(values)) + len(values) / max(n_cols, 1))
-        if n_sets >= 32 and ranked < 0.5 * direct:
+        # without coords the sets come in no useful order: the rows entering and leaving
+        # between neighbours could be all of them (sets × rows pairs held at once)
+        if n_sets >= 32 and coords is not None and ranked < 0.5 * direct:
             how = "ranked"
     if how == "ranked":
         return _ranked_medians(values, masks, coords)
+    if how is None and float(sizes.sum()) <= len(values):  # e.g. one set of all rows: sorting
+        how = "sorted"  # its rows costs less than finding the distinct rows (a sort of all)
     first, inverse = unique_rows(values)
     if how is None:
         direct = float(sizes.sum()) * np.log2(max(2, sizes.max()))
         how = "sorted" if direct <= 2.0 * n_sets * len(first) else "counted"
     if how == "sorted":
         for g in range(n_sets):
-            med[g], count[g] = _sorted_median(values[masks[g]])
+            rows = values[masks[g]]
+            med[g], count[g] = (_sorted_median if rows.size < MAX_CELLS // 4 else _selected_median)(
+                rows
+            )
         return med, count
     distinct = values[first]
     weights = np.zeros((n_sets, len(first)))
@@ -164,8 +204,18 @@ def member_chunks(levels: np.ndarray, items: np.ndarray, n_peers: int) -> list[n
     size = max(1, MAX_SET_CELLS // max(1, n_peers))
     if len(items) <= size:
         return [items]
+    if uses_grid(n_peers):  # near_peers builds one set per occupied grid cell
+        cells = grid_levels(np.asarray(levels, dtype=float))
+        if len(unique_rows(cells)[0]) <= size:
+            return [items]
     order = level_order(np.nan_to_num(np.asarray(levels, dtype=float)))
     return np.array_split(items[order], -(-len(items) // size))
+
+
+def uses_grid(n_peers: int) -> bool:
+    """Whether a pool of ``n_peers`` peers shares near-peer sets per grid cell
+    (:data:`GRID_MIN_PEERS`)."""
+    return n_peers >= GRID_MIN_PEERS
 
 
 def level_order(points: np.ndarray) -> np.ndarray:
@@ -301,6 +351,22 @@ def _sorted_median(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     b = s[np.minimum(k // 2, len(s) - 1), cols]
     mid = np.where(k % 2 == 1, a, (a + b) / 2)
     return np.where(k > 0, mid, np.nan), np.isfinite(s).sum(0)
+
+
+def _selected_median(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_sorted_median` by selection (``np.partition``) one column at a time: the same
+    values (the k-th smallest are those a sort puts there), less work for many rows."""
+    med = np.full(rows.shape[1], np.nan)
+    count = np.isfinite(rows).sum(0)
+    for c, v in enumerate(np.ascontiguousarray(rows.T)):
+        v = v[~np.isnan(v)]
+        k = len(v)
+        if k == 0:
+            continue
+        lo, hi = (k - 1) // 2, k // 2
+        part = np.partition(v, [lo, hi])
+        med[c] = part[lo] if k % 2 == 1 else (part[lo] + part[hi]) / 2
+    return med, count
 
 
 def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:

@@ -54,7 +54,7 @@ def relative_shares(
         if pool.sum() < ev.min_peers:
             continue
         near = near_peers(start_level, members, pool, ev.peer_baseline_band)
-        med, count = masked_medians(share[near.peers][:, None], near.masks)
+        med, count = masked_medians(share[near.peers][:, None], near.masks, coords=near.levels)
         ok = count[:, 0] >= ev.min_peers
         rate[members] = np.where(ok, med[:, 0], np.nan)[near.of_member]
     with np.errstate(invalid="ignore", divide="ignore"):

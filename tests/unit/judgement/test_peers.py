@@ -133,3 +133,102 @@ def test_compute_evidence__near_peer_sets_in_pieces_give_the_same_values(monkeyp
     pieces = compute_evidence(plots, series, pixels, Evidence())
     assert whole.equals(pieces)
     assert np.isfinite(whole["winter_gap_peers"]).any()
+
+
+def test_near_peers__exact_below_grid_min_peers():
+    """A pool smaller than GRID_MIN_PEERS keeps every member's own set (within_band's)."""
+    import pipeline.judgement.peers as peers
+
+    rng = np.random.default_rng(6)
+    n = peers.GRID_MIN_PEERS - 1
+    levels = rng.uniform(-0.2, 1.0, (n, 2))
+    members = rng.choice(n, 50, replace=False)
+    sets = near_peers(levels, members, np.ones(n, bool), 0.3)
+    for m, i in enumerate(members):
+        assert (sets.masks[sets.of_member[m]] == within_band(levels, i, 0.3)).all(), i
+    assert len(sets.masks) == len(members)
+
+
+def test_near_peers__grid_sets_lie_between_the_narrower_and_wider_bands():
+    """In a large pool each member's set holds every peer within band − step/2 of it and none
+    beyond band + step/2 (NaN levels still near); members of one grid cell share a set."""
+    import pipeline.judgement.peers as peers
+
+    rng = np.random.default_rng(7)
+    n, band, half = peers.GRID_MIN_PEERS + 500, 0.3, peers.GRID_STEP / 2
+    levels = rng.uniform(0.0, 0.6, (n, 2))  # 30 × 30 cells
+    levels[rng.random(levels.shape) < 0.02] = np.nan
+    is_peer = rng.random(n) < 0.95
+    assert peers.uses_grid(int(is_peer.sum()))
+    members = np.flatnonzero(rng.random(n) < 0.5)
+    sets = near_peers(levels, members, is_peer, band)
+    assert len(sets.masks) <= 31 * 31 + 62 < len(members)  # shared per cell (NaN: own)
+    for m in rng.choice(len(members), 60, replace=False):
+        i = members[m]
+        got = np.zeros(n, bool)
+        got[sets.peers[sets.masks[sets.of_member[m]]]] = True
+        inner = is_peer & within_band(levels, i, band - half)
+        outer = is_peer & within_band(levels, i, band + half)
+        assert (got[inner]).all() and not (got & ~outer).any(), i
+
+
+def test_near_peers__grid_medians_within_the_bound_of_the_exact_ones():
+    """Seeded large cohort, peer NDVI a smooth function of start level (0.4 and 0.2 per unit of
+    forest-likeness) plus noise (sd 0.03): the medians over grid sets sit within |exact △ grid|
+    ranks of the exact set's median (the bound the sandwich gives) and, in value, within what
+    moving the plot's start level by GRID_STEP / 2 does (Σ gradient × step / 2 = 0.006)."""
+    import pipeline.judgement.peers as peers
+
+    rng = np.random.default_rng(8)
+    n, d, band, slope = peers.GRID_MIN_PEERS + 1000, 12, 0.3, np.array([0.4, 0.2])
+    levels = rng.uniform(-0.2, 1.0, (n, 2))
+    values = (levels @ slope + rng.normal(0, 0.03, (d, n))).T  # peers × dates
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[0] = 50.0  # an outlier peer: in or out of a set, it moves a median by one rank
+    sets = near_peers(levels, np.arange(n), np.ones(n, bool), band)
+    med, _ = masked_medians(values[sets.peers], sets.masks, coords=sets.levels)
+    errors = []
+    for i in rng.choice(n, 150, replace=False):
+        exact = within_band(levels, i, band)
+        grid = np.zeros(n, bool)
+        grid[sets.peers[sets.masks[sets.of_member[i]]]] = True
+        moved = int((exact != grid).sum())
+        want = _nanmedian(values[exact])
+        got = med[sets.of_member[i]]
+        for c in range(d):
+            col = np.sort(values[exact, c][np.isfinite(values[exact, c])])
+            r = (len(col) - 1) / 2
+            lo = col[max(0, int(np.floor(r)) - moved)]
+            hi = col[min(len(col) - 1, int(np.ceil(r)) + moved)]
+            assert lo <= got[c] <= hi, (i, c, moved)
+        errors.extend(np.abs(got - want))
+    shift = peers.GRID_STEP / 2 * slope.sum()
+    assert np.quantile(errors, 0.95) <= shift and np.median(errors) <= shift / 3
+    assert max(errors) <= 2 * shift
+
+
+def test_member_chunks__one_piece_where_grid_cells_fit(monkeypatch):
+    """A large pool's members go as one piece where their occupied grid cells' sets fit."""
+    import pipeline.judgement.peers as peers
+
+    rng = np.random.default_rng(9)
+    levels = rng.uniform(0, 0.2, (3000, 2))  # 10 × 10 cells at most
+    items = np.arange(3000)
+    monkeypatch.setattr(peers, "MAX_SET_CELLS", 200 * peers.GRID_MIN_PEERS)
+    assert len(member_chunks(levels, items, peers.GRID_MIN_PEERS)) == 1
+    assert len(member_chunks(levels, items, peers.GRID_MIN_PEERS - 1)) > 1
+
+
+def test_masked_medians__one_large_set_by_selection_equals_nanmedian():
+    """One set of many rows (the all-peers fallback) goes by selection: np.nanmedian's values
+    bit for bit, with ties, NaNs, infinities and an all-NaN column."""
+    rng = np.random.default_rng(12)
+    values = rng.normal(size=(30_000, 40)).round(2)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[:7] = np.inf
+    values[7:9] = -np.inf
+    values[:, 5] = np.nan
+    values[:-1, 6] = np.nan  # one value
+    med, count = masked_medians(values, np.ones((1, len(values)), bool))
+    assert np.array_equal(med[0], _nanmedian(values), equal_nan=True)
+    assert (count[0] == np.isfinite(values).sum(0)).all()
