@@ -47,7 +47,7 @@ from scipy.spatial import cKDTree
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
 from pipeline.judgement.growth import TIMBER_PACE, first_species, no_faster
-from pipeline.judgement.peers import PeerSets, masked_medians
+from pipeline.judgement.peers import MAX_CELLS, PeerSets, masked_medians
 
 
 def nearest_peers(start_level: np.ndarray, i: int, candidates: np.ndarray, k: int) -> np.ndarray:
@@ -90,7 +90,9 @@ def survival_gaps(
     plots, not plots². The nearest peers come from a ``cKDTree`` per missing-level pattern of
     the pool (the levels both sides have); they are ordered exactly as :func:`nearest_peers`
     orders them, and a plot whose peers might reach beyond what the trees returned (ties at
-    the edge, few candidates within the band) is read against its whole pool: the same
+    the edge, few candidates within the band) is read against its whole pool. The plots of a
+    pool are read a batch at once (``MAX_CELLS`` seasons × plots × candidates), one by one only
+    where the batch cannot decide (those past the trees' reach): the same
     results, bit for bit, as :func:`~pipeline.judgement.peers.within_band` /
     :func:`nearest_peers` over full-length masks (levels finite or NaN).
     """
@@ -124,25 +126,35 @@ def survival_gaps(
             pools[key] = idx
         return pools[key]
 
-    plan: dict[int, list[tuple[int, str, str]]] = {}  # per plot its pools, read in turn
-    dues = {}
-    for i in np.flatnonzero(years > 0):
-        y = int(years[i])
-        due = (labels_arr - years[i] >= ev.survival_min_years) & finite_gain[:, i]
-        if not due.any():
-            continue
-        dues[i] = np.flatnonzero(due)
-        base = y if cohort_n.get(y, 0) - bool(usable[i]) >= ev.min_peers else 0
-        cls = group[i] if group is not None and group[i] else ""
-        if not cls:
-            plan[i] = [(base, "", "all")]
-            continue
-        keys = []
-        if len(pool_of(base, cls, "class")) - bool(usable[i]) >= ev.min_peers:
-            keys.append((base, cls, "class"))
-        if not keys or not _slower_is_class(cls):
-            keys.append((base, cls, "slower"))
-        plan[i] = keys
+    # plots with a due season, each to the pools it reads in turn (its cohort where that has
+    # min_peers others; its class where that has, then the classes no faster): all at once
+    planted = np.flatnonzero(years > 0)
+    due_at = (labels_arr[:, None] - years[planted][None, :] >= ev.survival_min_years) & (
+        finite_gain[:, planted]
+    )
+    planted = planted[due_at.any(0)]
+    y_of = years[planted]
+    y_set, y_inv = np.unique(y_of, return_inverse=True)
+    y_n = np.array([cohort_n.get(int(v), 0) for v in y_set], dtype=int)[y_inv.ravel()]
+    self_in = usable[planted].astype(int)
+    base_of = np.where(y_n - self_in >= ev.min_peers, y_of, 0)
+    if group is None:
+        cls_of = np.full(len(planted), "", dtype=object)
+    else:
+        cls_of = np.array([g if g else "" for g in group[planted]], dtype=object)
+    stages: list[dict[tuple[int, str, str], np.ndarray]] = [{}, {}]
+    for base in np.unique(base_of):
+        here = base_of == base
+        for cls in np.unique(cls_of[here]):
+            sel = planted[here & (cls_of == cls)]
+            if not cls:
+                stages[0][(int(base), "", "all")] = sel
+                continue
+            narrow = len(pool_of(int(base), cls, "class")) - usable[sel] >= ev.min_peers
+            stages[0][(int(base), cls, "class")] = sel[narrow]
+            stages[0][(int(base), cls, "slower")] = sel[~narrow]
+            if not _slower_is_class(cls):
+                stages[1][(int(base), cls, "slower")] = sel[narrow]
 
     k_peers = ev.survival_peers
     k_tree = 4 * k_peers + 16  # nearest pool plots read from the tree before the exact order
@@ -159,7 +171,7 @@ def survival_gaps(
         dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 1))
         rank = np.argsort(dist, kind="stable")
         order, dist = pool[cand[rank]], dist[rank]
-        due = dues[i]
+        due = np.flatnonzero((labels_arr - years[i] >= ev.survival_min_years) & finite_gain[:, i])
         finite = finite_gain[np.ix_(due, order)]  # due seasons × candidates by distance
         taken = finite & (np.cumsum(finite, 1) <= k_peers)
         n_near = taken.sum(1)
@@ -182,11 +194,64 @@ def survival_gaps(
             scatter[i] += 1.4826 * float(np.median(np.abs(v[:m] - med)))
         return True
 
-    def read_pool(key: tuple[int, str, str], plots: list[int]) -> None:
+    def gaps_batch(plots: np.ndarray, pool: np.ndarray, subs: np.ndarray, radius: np.ndarray):
+        """:func:`gaps` for many plots at once (``subs``: plots × pool positions, sorted;
+        ``radius`` per plot): the same values, added in the same order; per plot whether
+        it was read (False: nothing added, :func:`gaps` decides)."""
+        cand = pool[subs]  # plots × candidates
+        diff = np.abs(start_level[cand] - start_level[plots][:, None, :])
+        ok = np.all(~(diff > band), 2) & (cand != plots[:, None])
+        dist = np.sqrt(np.nansum(np.where(np.isfinite(diff), diff, 0.0) ** 2, 2))
+        dist = np.where(ok, dist, np.inf)
+        n_ok = ok.sum(1)
+        rank = np.argsort(dist, axis=1, kind="stable")  # near ones first, in gaps' order
+        rank = rank[:, : max(1, int(n_ok.max(initial=0)))]  # past every plot's near ones: none
+        order = np.take_along_axis(cand, rank, 1)
+        dist = np.take_along_axis(dist, rank, 1)
+        valid = np.arange(order.shape[1])[None, :] < n_ok[:, None]
+        due = (labels_arr[:, None] - years[plots][None, :] >= ev.survival_min_years) & (
+            finite_gain[:, plots]
+        )  # seasons × plots
+        finite = finite_gain[:, order] & valid[None]  # seasons × plots × candidates
+        slot = np.cumsum(finite, 2, dtype=np.int32)
+        taken = finite & (slot <= k_peers)
+        n_near = taken.sum(2)
+        last = np.where(n_near > 0, taken.shape[2] - 1 - np.argmax(taken[:, :, ::-1], 2), 0)
+        far = ~(np.take_along_axis(dist, last.T, 1).T < (radius * (1 - 1e-9))[None, :])
+        fails = ((n_near < k_peers) | far) & due
+        read = ~np.isfinite(radius) | ((n_ok > 0) & ~fails.any(0))
+        at_s, at_p, at_c = np.nonzero(taken)  # the (at most k_peers) taken ones, packed
+        vals = np.full((len(labels), len(plots), k_peers), np.inf)
+        vals[at_s, at_p, slot[at_s, at_p, at_c] - 1] = gains[at_s, order[at_p, at_c]]
+        vals.sort(2)
+        m = n_near
+        half = np.minimum(m // 2, vals.shape[2] - 1)[..., None]
+        below = np.maximum(m // 2 - 1, 0)[..., None]
+
+        def middle(v: np.ndarray) -> np.ndarray:
+            """np.median of each row's m smallest (sorted) values, bit for bit."""
+            upper = np.take_along_axis(v, half, 2)[..., 0]
+            lower = np.take_along_axis(v, below, 2)[..., 0]
+            return np.where(m % 2 == 1, upper, (lower + upper) / 2)
+
+        with np.errstate(invalid="ignore"):
+            med = middle(vals)
+            dev = np.abs(vals - med[..., None])  # the taken ones first, inf past them
+            dev.sort(2)
+            mad = middle(dev)
+        add = due & (m >= 2) & read[None, :]
+        for s in range(len(labels)):  # season by season, as gaps adds them
+            hit = add[s]
+            at = plots[hit]
+            total[at] += gains[s, at] - med[s, hit]
+            count[at] += 1
+            scatter[at] += 1.4826 * mad[s, hit]
+        return read
+
+    def read_pool(key: tuple[int, str, str], plots: np.ndarray) -> None:
         pool = pool_of(*key)
         if not len(pool):  # no peer at all: no yardstick
             return
-        plots = np.asarray(plots)
         everywhere = np.arange(len(pool))
         has = ~np.isnan(start_level[pool])
         d_pat, d_inv = np.unique(has, axis=0, return_inverse=True)
@@ -211,7 +276,13 @@ def survival_gaps(
                 radius = np.minimum(radius, dist[:, -1])
                 trees.append((members, dims, tree))
             subs = np.sort(np.concatenate(parts, 1), 1)
-            for j, i in enumerate(mine):
+            read = np.zeros(len(mine), dtype=bool)
+            step = max(1, MAX_CELLS // max(1, subs.shape[1] * len(labels)))
+            for lo in range(0, len(mine), step):
+                sl = slice(lo, lo + step)
+                read[sl] = gaps_batch(mine[sl], pool, subs[sl], radius[sl])
+            for j in np.flatnonzero(~read):
+                i = mine[j]
                 if gaps(i, pool, subs[j], radius[j]):
                     continue
                 if np.isfinite(radius[j]):  # ties at the edge: every plot as near as the k-th
@@ -222,13 +293,11 @@ def survival_gaps(
                         continue
                 gaps(i, pool, everywhere, np.inf)
 
-    for stage in range(2):  # a plot reads its next pool only where the last gave no yardstick
-        by_pool: dict[tuple[int, str, str], list[int]] = {}
-        for i, keys in plan.items():
-            if stage < len(keys) and (stage == 0 or count[i] == 0):
-                by_pool.setdefault(keys[stage], []).append(i)
+    for stage, by_pool in enumerate(stages):  # a next pool only where the last gave none
         for key, plots in by_pool.items():
-            read_pool(key, plots)
+            plots = plots if stage == 0 else plots[count[plots] == 0]
+            if len(plots):
+                read_pool(key, plots)
     mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if spread is not None:
         spread[:] = np.where(count > 0, scatter / np.maximum(count, 1), np.nan)

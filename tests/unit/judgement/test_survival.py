@@ -285,3 +285,32 @@ def test_survival_gaps__spread_equals_the_full_mask_loop():
     want = np.full(len(years), np.nan)
     survival_gaps_ref(seasons, years, is_peer, lost, start, EV, group, want)
     assert np.array_equal(spread, want, equal_nan=True)
+
+
+def test_survival_gaps__batches_of_any_size_equal_the_full_mask_loop(monkeypatch):
+    """The nearest-peer gaps read many plots of a pool at once: one plot a batch or all at
+    once, the same gaps, seasons and spread bit for bit as the full-mask reference loop, on
+    plain, quantized (tied) and replicated (ties at the tree edge) worlds."""
+    import pipeline.judgement.survival as survival
+
+    worlds = [random_world(900, 13), random_world(700, 14, quantized=True)]
+    seasons, years, is_peer, lost, start, group = random_world(40, 5)
+    reps = 30  # exact copies: ties at the k-th nearest, read by the per-plot path
+    worlds.append(
+        (
+            {k: np.tile(v, reps) for k, v in seasons.items()},
+            *(np.tile(a, reps) for a in (years, is_peer, lost)),
+            np.tile(start, (reps, 1)),
+            np.tile(group, reps),
+        )
+    )
+    for seasons, years, is_peer, lost, start, group in worlds:
+        for g in (None, group):
+            want_spread = np.full(len(years), np.nan)
+            want = survival_gaps_ref(seasons, years, is_peer, lost, start, EV, g, want_spread)
+            for cells in (1, 10**9):
+                monkeypatch.setattr(survival, "MAX_CELLS", cells)
+                spread = np.full(len(years), np.nan)
+                got = survival.survival_gaps(seasons, years, is_peer, lost, start, EV, g, spread)
+                _assert_same(got, want)
+                assert np.array_equal(spread, want_spread, equal_nan=True)
