@@ -402,7 +402,8 @@ class Evidence(_Frozen):
         0.9,
         description="baseline growing-season forest-likeness from which a plot whose dry season"
         " reads open (leafless) was already deciduous forest, when every baseline growing month"
-        " also reads at least forest_index (no harvest gap); above 1 turns the reading off",
+        " also reads at least forest_index (no harvest gap); a value no plot reaches (9) turns"
+        " it off",
     )
     establish_rise: float = Field(
         0.25,
