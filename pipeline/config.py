@@ -398,6 +398,13 @@ class Evidence(_Frozen):
         description="baseline dry-season forest-likeness (0 = open land, 1 = forest references)"
         " from which a plot was already forest",
     )
+    deciduous_growing_index: float = Field(
+        0.9,
+        description="baseline growing-season forest-likeness from which a plot whose dry season"
+        " reads open (leafless) was already deciduous forest, when every baseline growing month"
+        " also reads at least forest_index (no harvest gap); a value no plot reaches (9) turns"
+        " it off",
+    )
     establish_rise: float = Field(
         0.25,
         gt=0,

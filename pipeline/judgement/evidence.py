@@ -209,6 +209,35 @@ def cohort_peers(years: np.ndarray, is_peer: np.ndarray, year: int, ev: Evidence
     return peers if peers.sum() >= ev.min_peers else is_peer
 
 
+def deciduous_forest(
+    N: np.ndarray,
+    ro: np.ndarray,
+    grow_contrast: float,
+    baseline_growing: np.ndarray,
+    dates: pd.DatetimeIndex,
+    base_g: np.ndarray,
+    ev: Evidence,
+) -> np.ndarray:
+    """Whether a plot read as deciduous forest before planting (bool per plot): its baseline
+    growing-season forest-likeness reaches ``deciduous_growing_index`` (as forest-like as the
+    forest references in leaf) and the median of every baseline growing month of every year
+    reaches ``forest_index`` (crops show a harvest gap; grass and shrub sit below the forest).
+
+    ``N``: NDVI (plots, dates); ``ro``: open-land level per date; ``baseline_growing``: (plots,
+    dates) mask of baseline growing-season dates.
+    """
+    if not np.isfinite(grow_contrast):
+        return np.zeros(len(N), bool)
+    G = np.where(baseline_growing, (N - ro[None, :]) / grow_contrast, np.nan)
+    month = dates.year.to_numpy() * 12 + dates.month.to_numpy()
+    lowest = np.full(len(N), np.inf)
+    for m in np.unique(month[baseline_growing.any(0)]):
+        level = nanmedian(G[:, month == m], 1)
+        lowest = np.where(np.isfinite(level), np.fmin(lowest, level), lowest)
+    steady = np.isfinite(lowest) & (lowest >= ev.forest_index)
+    return (base_g >= ev.deciduous_growing_index) & steady
+
+
 def compute_evidence(
     plots: pd.DataFrame, series: pd.DataFrame, pixels: pd.DataFrame, ev: Evidence
 ) -> pd.DataFrame:
@@ -256,7 +285,9 @@ def compute_evidence(
     # the growing season counts where it sets forest and open land apart at least half as
     # well as the dry season (north: leafless forest and brown grass; south: it does not)
     use_g = np.isfinite(base_g) & (grow_contrast >= 0.5 * contrast)
-    out["baseline_forest_index"] = np.where(use_g, np.fmin(base_x, base_g), base_x)
+    forest_index = np.where(use_g, np.fmin(base_x, base_g), base_x)
+    leafy = deciduous_forest(N, ro, grow_contrast, before & summer, dates, base_g, ev)
+    out["baseline_forest_index"] = np.where(use_g & leafy, base_g, forest_index)
     drop, rise, n_prep = _prep_signals(N, B, day, start, end)
     out["n_prep_obs"] = n_prep
     out["prep_ndvi_drop"] = drop

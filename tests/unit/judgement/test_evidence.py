@@ -267,3 +267,23 @@ def test_survival_years__undated_site_work_waits_only_where_the_region_plants_in
     # the region plants in autumn of Y too: the late plots and the undated one wait a year,
     # a plot whose site work is dated to the main window keeps its year
     assert list(survival_years(years, autumn, dated, EV)) == [2023, 2023, 2023, 2022, 2023, 0]
+
+
+def test_deciduous_forest__leafy_steady_summers_found_crops_and_grass_not():
+    from pipeline.imagery.reference import GROWING_MONTHS
+    from pipeline.judgement.evidence import deciduous_forest
+
+    dates = pd.date_range("2020-01-01", "2022-12-31", freq="5D")
+    summer = np.isin(dates.month, GROWING_MONTHS)
+    ro = np.where(summer, 0.45, 0.2)  # open land per date
+    forest_g = 0.45 + 0.3  # the forest references in leaf (growing contrast 0.3)
+    leafy = np.where(summer, forest_g, 0.3)  # deciduous: forest in leaf, leafless in winter
+    crop = np.where(summer, forest_g, 0.2)
+    crop[dates.month == 8] = 0.3  # harvest gap
+    grass = np.where(summer, 0.45 + 0.8 * 0.3, 0.3)  # green, below the forest all summer
+    N = np.stack([leafy, crop, grass]) + np.random.default_rng(0).normal(0, 0.01, (3, len(dates)))
+    mask = np.broadcast_to(summer, N.shape)
+    base_g = np.nanmedian(np.where(mask, N - ro, np.nan), 1) / 0.3
+    found = deciduous_forest(N, ro, 0.3, mask, dates, base_g, EV)
+    assert found.tolist() == [True, False, False]
+    assert not deciduous_forest(N, ro, np.nan, mask, dates, base_g, EV).any()
