@@ -167,6 +167,19 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         ),
         applies=_not_design,
     ),
+    # the whole plot worked at the site-preparation gates, if lighter than a clear fell: strips
+    # cut through dense evergreen scrub that reads forest-like at the line. Work seen on the
+    # plot is not "already forest, nothing done" (inconsistent); a verifier decides.
+    Rule(
+        "FOREST_CLEARED_REPLANTED",
+        (
+            Comparison("baseline_forest_index", ">=", "forest_index"),
+            Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
+            Comparison("planted_share", ">=", "planted_share_full"),
+        ),
+        applies=_not_design,
+        unless_fired=frozenset({"FOREST_CLEARED_REPLANTED"}),
+    ),
     Rule(
         "PRE_EXISTING_FOREST",
         (Comparison("baseline_forest_index", ">=", "forest_index"),),

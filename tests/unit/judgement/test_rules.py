@@ -118,10 +118,23 @@ def test_apply_rules__forest_like_land_cleared_and_planted_is_suspect_not_forest
     dense["prep_drop_index"] = 0.9  # the whole plot cleared in the prep window
     codes = apply_rules(PLOT, dense, EV)[0]
     assert codes == ["FOREST_CLEARED_REPLANTED"] and REASONS[codes[0]].status == "suspect"
-    dense["prep_drop_index"] = 0.2  # the canopy stayed (林冠下造林)
+    dense["prep_drop_index"], dense["prep_ndvi_drop"] = 0.2, 0.05  # the canopy stayed (林冠下造林)
     assert apply_rules(PLOT, dense, EV)[0] == ["PRE_EXISTING_FOREST"]
     dense["prep_drop_index"], dense["planted_share"] = 0.9, 0.3  # a clearing of a part only
     assert apply_rules(PLOT, dense, EV)[0] == ["PRE_EXISTING_FOREST"]
+
+
+def test_apply_rules__forest_like_scrub_worked_in_strips_is_suspect_not_forest():
+    """Strips cut through dense scrub: a drop at the site-preparation gate over the whole plot,
+    lighter than a clear fell, is work seen on the plot (suspect), never 'already forest'."""
+    scrub = GOOD.copy()
+    scrub["baseline_forest_index"], scrub["prep_drop_index"] = 0.72, 0.4
+    scrub["prep_ndvi_drop"], scrub["planted_share"] = EV.prep_ndvi_drop + 0.05, 0.9
+    assert apply_rules(PLOT, scrub, EV)[0] == ["FOREST_CLEARED_REPLANTED"]
+    scrub["prep_ndvi_drop"] = EV.prep_ndvi_drop / 3  # forest whose level hardly moved
+    assert apply_rules(PLOT, scrub, EV)[0] == ["PRE_EXISTING_FOREST"]
+    scrub["prep_ndvi_drop"], scrub["planted_share"] = EV.prep_ndvi_drop + 0.05, 0.3  # a part
+    assert apply_rules(PLOT, scrub, EV)[0] == ["PRE_EXISTING_FOREST"]
 
 
 def test_apply_rules__loss_silences_low_survival():
