@@ -119,6 +119,36 @@ _NO_PLANTING_GROUNDS = (
 like this have established by now, or enough years have passed."""
 
 
+_FOREST_CLEARING_SHOWN = (
+    Comparison("prep_drop_index", ">=", "clear_fell_drop"),
+    Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
+)
+"""Either shows forest-like land worked over the whole plot in the prep window: a clear fell,
+or a drop at the site-preparation gate lighter than one (strips cut through dense evergreen
+scrub that reads forest-like at the line)."""
+
+
+def _forest_cleared_rules() -> tuple[Rule, ...]:
+    """FOREST_CLEARED_REPLANTED (suspect), one rule per ground of
+    :data:`_FOREST_CLEARING_SHOWN` (the first that holds is the reading): work seen on a
+    forest-like plot is not "already forest, nothing done" (PRE_EXISTING_FOREST,
+    inconsistent); a verifier decides."""
+    code = "FOREST_CLEARED_REPLANTED"
+    return tuple(
+        Rule(
+            code,
+            (
+                Comparison("baseline_forest_index", ">=", "forest_index"),
+                ground,
+                Comparison("planted_share", ">=", "planted_share_full"),
+            ),
+            applies=_not_design,
+            unless_fired=frozenset({code}),
+        )
+        for ground in _FOREST_CLEARING_SHOWN
+    )
+
+
 _LOSS_GATES = (
     Comparison("loss_drop", ">=", "loss_drop"),
     Comparison("loss_z", ">=", "loss_z"),
@@ -158,28 +188,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         (Comparison("n_baseline_obs", "<", "min_baseline_obs", missing_is=True),),
         final=True,
     ),
-    Rule(
-        "FOREST_CLEARED_REPLANTED",
-        (
-            Comparison("baseline_forest_index", ">=", "forest_index"),
-            Comparison("prep_drop_index", ">=", "clear_fell_drop"),
-            Comparison("planted_share", ">=", "planted_share_full"),
-        ),
-        applies=_not_design,
-    ),
-    # the whole plot worked at the site-preparation gates, if lighter than a clear fell: strips
-    # cut through dense evergreen scrub that reads forest-like at the line. Work seen on the
-    # plot is not "already forest, nothing done" (inconsistent); a verifier decides.
-    Rule(
-        "FOREST_CLEARED_REPLANTED",
-        (
-            Comparison("baseline_forest_index", ">=", "forest_index"),
-            Comparison("prep_ndvi_drop", ">=", "prep_ndvi_drop"),
-            Comparison("planted_share", ">=", "planted_share_full"),
-        ),
-        applies=_not_design,
-        unless_fired=frozenset({"FOREST_CLEARED_REPLANTED"}),
-    ),
+    *_forest_cleared_rules(),
     Rule(
         "PRE_EXISTING_FOREST",
         (Comparison("baseline_forest_index", ">=", "forest_index"),),
