@@ -81,17 +81,14 @@ def judge(
     return result, read_truth(root / "world" / "truth.csv")
 
 
-NOT_SETTLED = NOT_YET_VISIBLE
-
-
 def unsettled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
     """ESTABLISHMENT_NOT_YET_VISIBLE, counted apart so that no suspect outcome hides: the
     genuine plantings the imagery cannot show yet (the truth names them, by the generator's
     rule in :mod:`pipeline.demo.visibility`) given it / their number, then the plots given it
     that are genuine / truly unplanted (NO_PLANTING_EVIDENCE in the truth) / other."""
-    got = result.set_index("row")["reasons"].fillna("").str.contains(NOT_SETTLED)
+    got = result.set_index("row")["reasons"].fillna("").str.contains(NOT_YET_VISIBLE)
     want = truth.set_index("row")["reasons"].fillna("").reindex(got.index).fillna("")
-    expected = want.str.contains(NOT_SETTLED)
+    expected = want.str.contains(NOT_YET_VISIBLE)
     genuine = int((got & (want == "")).sum())
     unplanted = int((got & want.str.contains("NO_PLANTING_EVIDENCE")).sum())
     other = int((got & ~expected).sum()) - genuine - unplanted
@@ -101,7 +98,7 @@ def unsettled(result: pd.DataFrame, truth: pd.DataFrame) -> str:
 SHORT = {
     "VEGETATION_LOSS": "loss",
     "LOW_SURVIVAL": "low",
-    NOT_SETTLED: "nyv",
+    NOT_YET_VISIBLE: "nyv",
 }
 
 

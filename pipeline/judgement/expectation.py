@@ -156,8 +156,9 @@ def band_counts(level: np.ndarray, data: np.ndarray, query: np.ndarray, band: fl
     if uses_grid(len(data)):
         cells = grid_levels(level[query])
         first, inverse = unique_rows(cells)
-        return _box_counts(np.concatenate([level[data], cells[first]]), np.arange(len(data)),
-                           len(data) + np.arange(len(first)), band)[inverse]  # fmt: skip
+        both = np.concatenate([level[data], cells[first]])  # the pool, then one row per cell
+        centres = len(data) + np.arange(len(first))
+        return _box_counts(both, np.arange(len(data)), centres, band)[inverse]
     return _box_counts(level, data, query, band)
 
 

@@ -78,6 +78,12 @@ def no_faster(group: np.ndarray, cls: str) -> np.ndarray:
     return np.isin(group, TIMBER_PACE[: TIMBER_PACE.index(cls) + 1])
 
 
+def only_own_class(cls: str) -> bool:
+    """Whether :func:`no_faster` of ``cls`` is its own class only (the slowest timber class,
+    economic and shrub forests, a class named only in the config; not ``""``)."""
+    return bool(cls) and (cls == TIMBER_PACE[0] or cls not in TIMBER_PACE)
+
+
 def same_class(group: np.ndarray, i: int, pool: np.ndarray, min_n: int) -> np.ndarray:
     """``pool`` (bool per plot) narrowed to plot ``i``'s growth class when its class is known
     and at least ``min_n`` of the pool (not counting ``i``) share it; else ``pool`` itself."""

@@ -46,7 +46,7 @@ from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.imagery.reference import GROWING_MONTHS, nanmedian
-from pipeline.judgement.growth import TIMBER_PACE, first_species, no_faster
+from pipeline.judgement.growth import first_species, no_faster, only_own_class
 from pipeline.judgement.peers import MAX_CELLS, PeerSets, masked_medians
 
 
@@ -153,7 +153,7 @@ def survival_gaps(
             narrow = len(pool_of(int(base), cls, "class")) - usable[sel] >= ev.min_peers
             stages[0][(int(base), cls, "class")] = sel[narrow]
             stages[0][(int(base), cls, "slower")] = sel[~narrow]
-            if not _slower_is_class(cls):
+            if not only_own_class(cls):
                 stages[1][(int(base), cls, "slower")] = sel[narrow]
 
     k_peers = ev.survival_peers
@@ -312,12 +312,6 @@ def run_noise(spread: np.ndarray, min_plots: int = 5) -> float:
     a gap is read against this scatter as well as against ``survival_gap``."""
     ok = np.isfinite(spread)
     return float(np.median(spread[ok])) if ok.sum() >= min_plots else float("nan")
-
-
-def _slower_is_class(cls: str) -> bool:
-    """Whether the plots growing no faster than ``cls`` are its own class only (the slowest
-    timber class, economic and shrub forests, a class named only in the config)."""
-    return cls == TIMBER_PACE[0] or cls not in TIMBER_PACE
 
 
 def closed_canopy_level(

@@ -42,3 +42,12 @@ def test_no_faster__timber_by_pace_orchards_and_shrubs_alone():
     assert no_faster(group, "slow").tolist() == [False, False, True, False, False, False]
     assert no_faster(group, "economic").tolist() == [False, False, False, True, False, False]
     assert no_faster(group, "").all()  # unknown class: no order to keep
+
+
+def test_only_own_class__agrees_with_no_faster():
+    from pipeline.judgement.growth import no_faster, only_own_class
+
+    group = np.array(["fast", "medium", "slow", "economic", "shrub", "bamboo"], dtype=object)
+    for cls in (*CLASSES, "bamboo"):
+        assert only_own_class(cls) == bool((no_faster(group, cls) == (group == cls)).all())
+    assert not only_own_class("")  # unknown: every plot
