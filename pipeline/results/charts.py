@@ -38,8 +38,6 @@ SERIES_SIZE = (9.0, 4.2)
 SERIES_MARGINS = {"left": 0.065, "right": 0.985, "top": 0.925, "bottom": 0.2}
 """Fixed margins of the series chart in :func:`draw_png` (figure fractions): room for the tick
 labels, the title and the legend below the axes, as the constrained layout leaves them."""
-SHAPED_STRINGS = 4096
-"""Strings whose shaping a :func:`draw_png` canvas keeps (then it starts afresh)."""
 _REUSED = threading.local()  # one Agg figure per thread, cleared after each image
 
 
@@ -78,16 +76,15 @@ def draw_png(
     (default :data:`SERIES_MARGINS`) instead of a layout engine, and kept per thread (cleared
     after each image) rather than made anew. ``reuse_axes``: keep the Axes and its ticks too,
     removing only what was drawn — for draw functions that set every property they change
-    (:func:`draw_series`); the image is the same as on a new Axes. Its canvas shapes each
-    string once (:func:`_agg_canvas`): the same pixels, without re-shaping the tick labels and
-    legend of every image."""
+    (:func:`draw_series`); the image is the same as on a new Axes."""
     fig = getattr(_REUSED, "figure", None)
     if fig is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         use_cjk_font()
         fig = Figure()
-        _agg_canvas(fig)
+        FigureCanvasAgg(fig)
         _REUSED.figure = fig
     fig.set_size_inches(size)
     fig.subplots_adjust(**(margins or SERIES_MARGINS))
@@ -107,60 +104,6 @@ def draw_png(
             _empty_axes(fig.axes[0])
         else:
             fig.clear()
-
-
-def _can_shape_once() -> bool:
-    """Whether this matplotlib's Agg renderer has the text steps :func:`_draw_text` reuses
-    (3.11: ``FT2Font._layout`` then ``RendererAgg._draw_text_glyphs_and_boxes``)."""
-    from matplotlib.backends import backend_agg
-    from matplotlib.ft2font import FT2Font
-
-    need = ("_prepare_font", "_draw_text_glyphs_and_boxes")
-    return hasattr(FT2Font, "_layout") and all(hasattr(backend_agg.RendererAgg, n) for n in need)
-
-
-def _draw_text(renderer, shaped: dict, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-    """``RendererAgg.draw_text`` that shapes each (font, size, string) once per canvas: the
-    same glyphs at the same offsets, so the same pixels. Shaping with a CJK font is ~1 ms a
-    string, and a series chart draws the same ~20 tick labels and legend entries each time."""
-    from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag
-
-    if ismath:
-        return RendererAgg.draw_text(renderer, gc, x, y, s, prop, angle, ismath, mtext)
-    font = renderer._prepare_font(prop)
-    features = mtext.get_fontfeatures() if mtext is not None else None
-    language = mtext.get_language() if mtext is not None else None
-    flags = get_hinting_flag()
-    size = prop.get_size_in_points()
-    key = (id(font), size, renderer.dpi, s, flags, repr(features), repr(language))
-    kept = shaped.get(key)
-    if kept is None or kept[0] is not font:
-        if len(shaped) >= SHAPED_STRINGS:  # titles differ per plot: bounded for long-lived apps
-            shaped.clear()
-        items = font._layout(s, flags=flags, features=features, language=language)
-        kept = shaped[key] = (font, [(i.ft_object, i.glyph_index, i.x, i.y) for i in items])
-    renderer._draw_text_glyphs_and_boxes(
-        gc, x, y, angle, ((f, size, g, 0, 1, gx, gy) for f, g, gx, gy in kept[1]), []
-    )
-
-
-def _agg_canvas(fig: Figure):
-    """An Agg canvas for ``fig`` whose renderers shape each string once (:func:`_draw_text`),
-    or a plain one on a matplotlib without those steps."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if not _can_shape_once():
-        return FigureCanvasAgg(fig)
-
-    class ShapingOnceCanvas(FigureCanvasAgg):
-        def get_renderer(self):
-            renderer = super().get_renderer()
-            if "draw_text" not in vars(renderer):
-                shaped: dict = {}
-                renderer.draw_text = lambda *a, **k: _draw_text(renderer, shaped, *a, **k)
-            return renderer
-
-    return ShapingOnceCanvas(fig)
 
 
 def _empty_axes(ax: Axes) -> None:

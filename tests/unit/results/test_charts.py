@@ -6,11 +6,9 @@ import io
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import pytest
 from PIL import Image
 
 from pipeline.config import Evidence
-from pipeline.results import charts
 from pipeline.results.charts import (
     SERIES_SIZE,
     draw_png,
@@ -66,24 +64,3 @@ def test_draw_png__reused_figure_leaves_nothing_behind():
     assert kept == [other, first, other]  # the same images on a kept Axes
     assert Image.open(io.BytesIO(first)).size == (SERIES_SIZE[0] * 50, SERIES_SIZE[1] * 50)
     assert plt.get_fignums() == figures  # no pyplot figure left open
-
-
-def test_draw_png__text_shaped_once_gives_the_bytes_of_plain_agg(monkeypatch):
-    if not charts._can_shape_once():
-        pytest.skip("this matplotlib has no FT2Font._layout")
-    band = pd.DataFrame({"q10": 0.4, "q50": 0.5, "q90": 0.6, "n": 5}, index=DATES)
-    info = pd.Series({"plot_id": "图斑7", "row": 0, "status": "suspect", "reasons": "X"})
-
-    def series(cloudy_at: int):
-        one = _one(cloudy_at)
-        return lambda ax: draw_series(one, band, plot_windows(2022, Evidence()), info,
-                                      Evidence(), ax=ax)  # fmt: skip
-
-    monkeypatch.setattr(charts._REUSED, "figure", None, raising=False)
-    shaped = [draw_png(series(i), dpi=60, reuse_axes=True) for i in (3, 7, 3)]  # shaped once
-    assert type(charts._REUSED.figure.canvas).__name__ == "ShapingOnceCanvas"
-    monkeypatch.setattr(charts, "_can_shape_once", lambda: False)
-    monkeypatch.setattr(charts._REUSED, "figure", None)
-    plain = [draw_png(series(i), dpi=60, reuse_axes=True) for i in (3, 7, 3)]
-    assert type(charts._REUSED.figure.canvas).__name__ == "FigureCanvasAgg"
-    assert shaped == plain and shaped[0] != shaped[1]
