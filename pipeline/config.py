@@ -504,6 +504,23 @@ class Evidence(_Frozen):
         description="NO_PLANTING_EVIDENCE needs grounds: at least this share of the plot's"
         " cohort of similar starting land (and growth class) was cleared, or has established",
     )
+    site_work_share: float = Field(
+        0.33,
+        gt=0,
+        le=1,
+        description="a plot whose site-preparation NDVI drop reaches this share of the median"
+        " drop of its cohort's cleared plots (prep_work_share) shows site work of some kind —"
+        " pits or strips work a third of the area or less (穴状 / 带状整地) — so 'land like this"
+        " was cleared where planted' does not refute it (ESTABLISHMENT_NOT_YET_VISIBLE instead);"
+        " a share of what peers in the same imagery show, not an NDVI level",
+    )
+    site_work_z: float = Field(
+        2.5,
+        gt=0,
+        description="with site_work_share: the drop must also stand this many times the plot's"
+        " own scatter about its same-month baseline (prep_drop_z); the second-largest of a prep"
+        " window's deviations reaches about 2 by noise alone, 2.5 in about 2 % of windows",
+    )
     establish_years: int = Field(
         4,
         ge=1,

@@ -58,6 +58,7 @@ from pipeline.judgement.seasons import (
     survival_years,
     whole_seasons,
 )
+from pipeline.judgement.site_work import baseline_scatter
 from pipeline.judgement.spread import robust_scores
 from pipeline.judgement.survival import (
     canopy_closure,
@@ -102,6 +103,7 @@ EVIDENCE_COLUMNS = (
     "loss_drop_spread",
     "site_work_late",
     "prep_drop_index",
+    "prep_drop_z",
     "loss_own_drop",
     "canopy_level",
     "canopy_closure",
@@ -293,6 +295,8 @@ def compute_evidence(
     out["prep_ndvi_drop"] = drop
     out["prep_bsi_rise"] = rise
     out["prep_drop_index"] = drop / max(contrast, ev.min_change_scale)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["prep_drop_z"] = drop / baseline_scatter(N, before, dates.month.to_numpy())
     late = _late_site_work(N, B, day, start, main_end, drop, rise, ev)
     out["site_work_late"] = np.where(years > 0, late, np.nan)
     del B
@@ -408,6 +412,7 @@ def compute_evidence(
             out["planted_share_rel"].to_numpy(float),
             ev,
         ),
+        out["prep_ndvi_drop"].to_numpy(float),
     )
     for col in EXPECTATION_COLUMNS:
         out[col] = expect[col].to_numpy()

@@ -22,6 +22,11 @@ ESTABLISHMENT_NOT_YET_VISIBLE), not refuted. The grounds, each read in the same 
 - ``years_after_planting``: the latest dry season with a level for the plot, minus the
   planting year: after ``establish_years`` any planting shows.
 
+- ``prep_work_share``: the plot's site-preparation NDVI drop as a share of the median drop of
+  the cohort's cleared plots (those counted in ``peer_clear_share``, every growth class): with
+  ``prep_drop_z``, pit- or strip-sized site work that the clearing ground does not refute
+  (:mod:`pipeline.judgement.site_work`).
+
 A share is NaN where fewer than ``min_peers`` cohort plots qualify (no expectation).
 """
 
@@ -33,8 +38,14 @@ from scipy.spatial import cKDTree
 
 from pipeline.config import Evidence
 from pipeline.judgement.peers import grid_levels, unique_rows, uses_grid
+from pipeline.judgement.site_work import work_shares
 
-EXPECTATION_COLUMNS = ("peer_clear_share", "peer_establish_share", "years_after_planting")
+EXPECTATION_COLUMNS = (
+    "peer_clear_share",
+    "peer_establish_share",
+    "years_after_planting",
+    "prep_work_share",
+)
 
 
 def planting_expectation(
@@ -47,6 +58,7 @@ def planting_expectation(
     last_season: np.ndarray,
     ev: Evidence,
     prep_read: np.ndarray | None = None,
+    drop: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The grounds per plot (columns :data:`EXPECTATION_COLUMNS`, positional rows).
 
@@ -56,11 +68,13 @@ def planting_expectation(
     ``establish_rise``: change units (NaN: no season after the planting year yet);
     ``group``: growth class per plot (``""`` unknown); ``last_season``: label of the latest dry
     season with a level per plot (NaN: none); ``prep_read``: plots whose site preparation the
-    imagery can tell (bool; default all) — only they count among the clearing peers.
+    imagery can tell (bool; default all) — only they count among the clearing peers;
+    ``drop``: site-preparation NDVI drop per plot (NDVI; default: no ``prep_work_share``).
     """
     n = len(years)
     clear_share = np.full(n, np.nan)
     est_share = np.full(n, np.nan)
+    work_share = np.full(n, np.nan)
     has_rise = np.isfinite(establish_rise)
     established = has_rise & (establish_rise >= ev.establish_rise)
     band = ev.peer_baseline_band
@@ -82,6 +96,8 @@ def planting_expectation(
         )
         ok = near_n >= ev.min_peers
         clear_share[query[ok]] = clear_n[ok] / near_n[ok]
+        if drop is not None:
+            work_share[query] = work_shares(drop, seen[cleared[seen]], query, ev.min_peers)
         for cls in np.unique(group[query]):
             q = query[group[query] == cls]
             if cls:  # site work differs by species: 桉树 fully cleared, pines planted in pits
@@ -109,6 +125,7 @@ def planting_expectation(
             "peer_clear_share": clear_share,
             "peer_establish_share": est_share,
             "years_after_planting": after,
+            "prep_work_share": work_share,
         }
     )
 

@@ -110,13 +110,22 @@ _PLANTING_SHOWN = (
     Comparison("establish_rise", ">=", "establish_rise"),
 )
 _NO_PLANTING_GROUNDS = (
-    Comparison("peer_clear_share", ">=", "peer_expect_share"),
-    Comparison("peer_establish_share", ">=", "peer_expect_share"),
-    Comparison("years_after_planting", ">=", "establish_years"),
+    (
+        Comparison("peer_clear_share", ">=", "peer_expect_share"),
+        Comparison("prep_work_share", "<", "site_work_share", missing_is=True),
+    ),
+    (
+        Comparison("peer_clear_share", ">=", "peer_expect_share"),
+        Comparison("prep_drop_z", "<", "site_work_z", missing_is=True),
+    ),
+    (Comparison("peer_establish_share", ">=", "peer_expect_share"),),
+    (Comparison("years_after_planting", ">=", "establish_years"),),
 )
 """Any one of them gives NO_PLANTING_EVIDENCE its positive grounds
-(:mod:`pipeline.judgement.expectation`): land like this was cleared where planted, plantings
-like this have established by now, or enough years have passed."""
+(:mod:`pipeline.judgement.expectation`): land like this was cleared where planted and the
+plot shows not even pit- or strip-sized site work (a drop of ``site_work_share`` of theirs
+that stands ``site_work_z`` of its own scatter: :mod:`pipeline.judgement.site_work`),
+plantings like this have established by now, or enough years have passed."""
 
 
 _FOREST_CLEARING_SHOWN = (
@@ -163,7 +172,7 @@ def _no_planting_rules() -> tuple[Rule, ...]:
     refuted = tuple(
         Rule(
             "NO_PLANTING_EVIDENCE",
-            (*_NO_SIGN_OF_PLANTING, ground),
+            (*_NO_SIGN_OF_PLANTING, *ground),
             none_of=_PLANTING_SHOWN,
             applies=_not_design,
             unless_fired=lost,

@@ -91,6 +91,8 @@ METRIC_NAMES: dict[str, str] = {
     "peer_clear_share": "同类地块整地比例",
     "peer_establish_share": "同类图斑成林比例",
     "years_after_planting": "造林后旱季年数",
+    "prep_work_share": "整地降幅占同类比例",
+    "prep_drop_z": "整地降幅噪声倍数",
     "oversize": "超大图斑",
 }
 GPKG_NAMES: dict[str, str] = {**FRONT_NAMES, **METRIC_NAMES}

@@ -315,6 +315,7 @@ def planting_expectation_ref(
             "peer_clear_share": clear_share,
             "peer_establish_share": est_share,
             "years_after_planting": after,
+            "prep_work_share": np.full(len(years), np.nan),  # no drops given
         }
     )
 
@@ -340,3 +341,19 @@ def test_planting_expectation__equals_the_full_mask_loop():
             got = planting_expectation(*args, prep_read=read)
             want = planting_expectation_ref(*args, prep_read=read)
             pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_planting_expectation__work_share_against_the_cohorts_cleared_plots():
+    years = np.array([2021] * 6 + [2022] * 5)
+    drop = np.array([0.30, 0.20, 0.25, 0.40, 0.08, 0.01, 0.3, 0.3, 0.3, 0.1, 0.05])
+    cleared = drop >= 0.15
+    n = len(years)
+    got = planting_expectation(
+        years, np.ones(n, bool), np.zeros((n, 2)), cleared, np.full(n, np.nan),
+        np.full(n, "", dtype=object), np.full(n, 2024.0), EV, drop=drop,
+    )  # fmt: skip
+    share = got["prep_work_share"].to_numpy()
+    assert share[4] == 0.08 / 0.275 and share[5] == 0.01 / 0.275  # its cohort's, not 2022's
+    assert share[0] == 0.30 / 0.25  # itself left out
+    assert share[9] == 0.1 / 0.3  # 2022: three cleared, enough (min_peers 3) for the others
+    assert np.isnan(share[6])  # one of the three: two others are too few

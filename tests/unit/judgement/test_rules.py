@@ -31,6 +31,8 @@ GOOD = pd.Series(
         "prep_drop_index": 0.8,
         "loss_own_drop": 0.0,
         "peer_clear_share": 0.9,
+        "prep_work_share": 1.2,
+        "prep_drop_z": 9.0,
         "peer_establish_share": 0.9,
         "years_after_planting": 2,
         "canopy_level": 0.8,
@@ -71,6 +73,7 @@ def test_apply_rules__no_planting_needs_positive_grounds():
     bare = GOOD.copy()
     bare["planted_share"] = 0.0
     bare[["prep_ndvi_drop", "prep_bsi_rise", "establish_rise"]] = 0.0
+    bare[["prep_work_share", "prep_drop_z"]] = 0.0
     bare[["peer_clear_share", "peer_establish_share"]] = float("nan")  # no expectation
     bare["years_after_planting"] = 1
     codes, trace = apply_rules(PLOT, bare, EV)
@@ -87,6 +90,25 @@ def test_apply_rules__no_planting_needs_positive_grounds():
     few = bare.copy()
     few["peer_establish_share"] = 0.2  # the peers of its land and growth class have not either
     assert apply_rules(PLOT, few, EV)[0] == ["ESTABLISHMENT_NOT_YET_VISIBLE"]
+
+
+def test_apply_rules__pit_sized_site_work_is_not_refuted_by_cleared_peers():
+    pits = GOOD.copy()
+    pits["planted_share"] = 0.0
+    pits[["prep_bsi_rise", "establish_rise", "peer_establish_share"]] = 0.0
+    pits["prep_ndvi_drop"], pits["peer_clear_share"], pits["years_after_planting"] = 0.09, 0.8, 1
+    pits["prep_work_share"], pits["prep_drop_z"] = 0.45, 4.0  # a third of theirs, out of noise
+    codes, trace = apply_rules(PLOT, pits, EV)
+    assert codes == ["ESTABLISHMENT_NOT_YET_VISIBLE"]  # unknown work is not no work: suspect
+    assert {"prep_work_share", "prep_drop_z"} <= {c.metric for c in trace}
+    for metric, value in (
+        ("prep_work_share", 0.1),
+        ("prep_drop_z", 1.5),
+        ("prep_drop_z", math.nan),
+    ):
+        nothing = pits.copy()
+        nothing[metric] = value  # too small beside its peers' clearing, or within its own scatter
+        assert apply_rules(PLOT, nothing, EV)[0] == ["NO_PLANTING_EVIDENCE"], (metric, value)
 
 
 def test_apply_rules__a_loss_without_an_own_drop_is_no_loss():
