@@ -526,7 +526,8 @@ class Evidence(_Frozen):
         ge=1,
         description="NO_PLANTING_EVIDENCE without peer grounds once the imagery holds this many"
         " dry seasons after the planting year (establishment shows in 3–5 years in the humid"
-        " south); before, ESTABLISHMENT_NOT_YET_VISIBLE (suspect)",
+        " south) and no like plantings of its cohort are read (where they are, they decide);"
+        " before, ESTABLISHMENT_NOT_YET_VISIBLE (suspect)",
     )
     clear_fell_drop: float = Field(
         0.6,

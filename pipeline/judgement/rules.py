@@ -119,13 +119,19 @@ _NO_PLANTING_GROUNDS = (
         Comparison("prep_drop_z", "<", "site_work_z", missing_is=True),
     ),
     (Comparison("peer_establish_share", ">=", "peer_expect_share"),),
-    (Comparison("years_after_planting", ">=", "establish_years"),),
+    (
+        Comparison("years_after_planting", ">=", "establish_years"),
+        # where the plot's like plantings are read, they say what shows by now, not a count
+        Comparison("peer_establish_share", ">=", "peer_expect_share", missing_is=True),
+    ),
 )
 """Any one of them gives NO_PLANTING_EVIDENCE its positive grounds
 (:mod:`pipeline.judgement.expectation`): land like this was cleared where planted and the
 plot shows not even pit- or strip-sized site work (a drop of ``site_work_share`` of theirs
 that stands ``site_work_z`` of its own scatter: :mod:`pipeline.judgement.site_work`),
-plantings like this have established by now, or enough years have passed."""
+plantings like this have established by now, or enough years have passed where no like
+plantings are read (where they are, most of them not established by now says the imagery does
+not show plantings like this yet: 马尾松 or 木荷 on a bare hill 4 years on)."""
 
 
 _FOREST_CLEARING_SHOWN = (

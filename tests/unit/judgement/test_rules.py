@@ -92,6 +92,17 @@ def test_apply_rules__no_planting_needs_positive_grounds():
     assert apply_rules(PLOT, few, EV)[0] == ["ESTABLISHMENT_NOT_YET_VISIBLE"]
 
 
+def test_apply_rules__years_refute_only_where_no_like_plantings_are_read():
+    old = GOOD.copy()
+    old["planted_share"] = 0.0
+    old[["prep_ndvi_drop", "prep_bsi_rise", "prep_work_share", "prep_drop_z"]] = 0.0
+    old["establish_rise"], old["peer_clear_share"] = 0.15, float("nan")  # a slow rise, bare land
+    old["years_after_planting"], old["peer_establish_share"] = EV.establish_years, float("nan")
+    assert apply_rules(PLOT, old, EV)[0] == ["NO_PLANTING_EVIDENCE"]  # no peers: the years
+    old["peer_establish_share"] = 0.2  # most plantings like it do not show by now either
+    assert apply_rules(PLOT, old, EV)[0] == ["ESTABLISHMENT_NOT_YET_VISIBLE"]
+
+
 def test_apply_rules__pit_sized_site_work_is_not_refuted_by_cleared_peers():
     pits = GOOD.copy()
     pits["planted_share"] = 0.0
