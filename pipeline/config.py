@@ -497,6 +497,14 @@ class Evidence(_Frozen):
         " the peers) to fall this much at the break (change units): peers with another seasonal"
         " swing make no loss",
     )
+    loss_own_sure: float = Field(
+        0.2,
+        gt=0,
+        description="where the plot's own level falls this much at the break (change units), the"
+        " step needs no loss_spread: a cohort growing apart, weeding or another seasonal swing"
+        " make large steps against the peers but not a fall of the plot's own level (honest"
+        " plots with such steps fell ≤ 0.01 on their own; fellings 0.26 and more)",
+    )
     peer_expect_share: float = Field(
         0.5,
         gt=0,

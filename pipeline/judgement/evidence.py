@@ -349,12 +349,13 @@ def compute_evidence(
             peer_survival(out, whole, {k: levels[k] for k in whole}, near, y, ev)
     _loss(out, anomaly, day, after, ev, own=N / scale)
     out["loss_drop_spread"] = robust_scores(out["loss_drop"].to_numpy(float), ev.loss_drop / 10)
+    own_drop = out["loss_own_drop"].to_numpy()
     lost = (
         (out["loss_drop"].to_numpy() >= ev.loss_drop)
         & (out["loss_z"].to_numpy() >= ev.loss_z)
-        & ~(out["loss_drop_spread"].to_numpy() < ev.loss_spread)
-        & ~(out["loss_own_drop"].to_numpy() < ev.loss_own_drop)
-    )
+        & (~(out["loss_drop_spread"].to_numpy() < ev.loss_spread) | (own_drop >= ev.loss_own_sure))
+        & ~(own_drop < ev.loss_own_drop)
+    )  # as the VEGETATION_LOSS rules read it (pipeline.judgement.rules)
     spread = np.full(len(rows), np.nan)
     gap, n_seasons = survival_gaps(whole, grown, is_peer, lost, start_level, ev, group, spread)
     # where no due season found a yardstick among the nearest same-kind peers (survival_seasons

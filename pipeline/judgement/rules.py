@@ -167,8 +167,28 @@ def _forest_cleared_rules() -> tuple[Rule, ...]:
 _LOSS_GATES = (
     Comparison("loss_drop", ">=", "loss_drop"),
     Comparison("loss_z", ">=", "loss_z"),
-    Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
 )
+_LOSS_STANDS_OUT = (
+    Comparison("loss_drop_spread", ">=", "loss_spread", missing_is=True),
+    Comparison("loss_own_drop", ">=", "loss_own_sure"),
+)
+"""Either makes the step a loss: it stands out of the run's own steps, or the plot's own level
+fell by ``loss_own_sure`` at it — a cohort growing apart, weeding or another seasonal swing
+make large steps against the peers, never a large fall of the plot's own level."""
+
+
+def _loss_rules(own: Comparison, **kw) -> tuple[Rule, ...]:
+    """VEGETATION_LOSS, one rule per way the step stands out (the first that holds fires)."""
+    return tuple(
+        Rule(
+            "VEGETATION_LOSS",
+            (*_LOSS_GATES, way, own),
+            applies=_not_design,
+            unless_fired=frozenset({"VEGETATION_LOSS"}),
+            **kw,
+        )
+        for way in _LOSS_STANDS_OUT
+    )
 
 
 def _no_planting_rules() -> tuple[Rule, ...]:
@@ -230,11 +250,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
     ),
     # a clear fall of the plot's own level (as large as the loss gate) is read before the
     # planting evidence: the plot had vegetation to lose, whatever its planting evidence
-    Rule(
-        "VEGETATION_LOSS",
-        (*_LOSS_GATES, Comparison("loss_own_drop", ">=", "loss_drop")),
-        applies=_not_design,
-    ),
+    *_loss_rules(Comparison("loss_own_drop", ">=", "loss_drop")),
     *_no_planting_rules(),
     # the share relative to what the per-pixel test finds on planted land like this
     # (pipeline.judgement.planted): bare hills and 4-band sensors show fewer planted pixels
@@ -245,12 +261,7 @@ IMAGERY_RULES: tuple[Rule, ...] = (
         unless_fired=frozenset({"VEGETATION_LOSS"}),
     ),
     # a planted plot: the break against the peers, with any own fall of the level
-    Rule(
-        "VEGETATION_LOSS",
-        (*_LOSS_GATES, Comparison("loss_own_drop", ">=", "loss_own_drop", missing_is=True)),
-        applies=_not_design,
-        unless_fired=frozenset({"VEGETATION_LOSS"}),
-    ),
+    *_loss_rules(Comparison("loss_own_drop", ">=", "loss_own_drop", missing_is=True)),
     Rule(
         "INSUFFICIENT_DATA",
         (Comparison("n_survival_winter_obs", "<", "min_winter_obs"),),

@@ -16,6 +16,9 @@ step was 0.27 against 0.10 for the latest cohort). A clear felling (step 0.53, s
 own drop 0.67) then stood only ≈ 2 robust SD out, so the default gate is 2 (the value the
 project's training fit chose), not 3. Reading the spread on the own step, on own drops only or
 per cohort did not separate losses from honest plots better on those worlds (not adopted).
+Where the plot's *own* level falls a large step at the break (``loss_own_sure``), the spread
+gate is waived: the honest plots it holds back step against their peers, not on their own
+(:mod:`pipeline.judgement.rules`).
 """
 
 from __future__ import annotations

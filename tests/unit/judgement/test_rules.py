@@ -192,6 +192,10 @@ def test_apply_rules__a_loss_step_within_the_runs_spread_is_no_loss():
     bad["loss_own_drop"] = 0.6
     assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]
     bad["loss_drop_spread"] = 1.5  # the run's honest plots step as much (a noisy landscape)
+    assert apply_rules(PLOT, bad, EV)[0] == ["VEGETATION_LOSS"]  # but its own level fell 0.6
+    bad["loss_own_drop"] = 0.16  # above the own-drop gate, not a sure fall of its own level
+    assert apply_rules(PLOT, bad, EV)[0] == []
+    bad["loss_own_drop"] = float("nan")  # own step not read: the spread decides
     assert apply_rules(PLOT, bad, EV)[0] == []
 
 
