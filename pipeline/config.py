@@ -513,14 +513,15 @@ class Evidence(_Frozen):
         " cohort of similar starting land (and growth class) was cleared, or has established",
     )
     site_work_share: float = Field(
-        0.33,
+        0.25,
         gt=0,
         le=1,
         description="a plot whose site-preparation NDVI drop reaches this share of the median"
-        " drop of its cohort's cleared plots (prep_work_share) shows site work of some kind —"
-        " pits or strips work a third of the area or less (穴状 / 带状整地) — so 'land like this"
-        " was cleared where planted' does not refute it (ESTABLISHMENT_NOT_YET_VISIBLE instead);"
-        " a share of what peers in the same imagery show, not an NDVI level",
+        " drop of its cohort's cleared plots (prep_work_share) and stands site_work_z of its own"
+        " scatter shows site work of some kind — pits or strips work a fifth to a third of the"
+        " area (穴状 / 带状整地) — so 'land like this was cleared where planted' does not refute"
+        " it (ESTABLISHMENT_NOT_YET_VISIBLE instead); a share of what peers in the same imagery"
+        " show, not an NDVI level",
     )
     site_work_z: float = Field(
         2.5,

@@ -2,7 +2,7 @@
 own scatter, so that "land like this was cleared where planted" does not refute a plot that was
 worked in pits or strips.
 
-Pits and strips (穴状 / 带状整地) work a third of a plot or less; its mean NDVI then falls by
+Pits and strips (穴状 / 带状整地) work a fifth to a third of a plot; its mean NDVI then falls by
 about that share of a full clearing's drop, below the site-preparation gate. Such a drop counts
 as site work where both hold:
 
